@@ -1,0 +1,1 @@
+"""Compliance reports: the run's results as JSON, HTML, Markdown and JUnit XML."""

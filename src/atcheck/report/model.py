@@ -1,0 +1,145 @@
+"""The result model every report writer reads.
+
+One :class:`RunReport` per run. It carries the whole requirement catalogue (the denominator of coverage), the
+targets, and one :class:`TestResult` per (test, target). Writers derive the requirement x target matrix from it
+with :func:`requirement_matrix`; nothing else is stored twice.
+
+The JSON form (``RunReport.to_json``) is described by ``schemas/report.schema.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"  # the test could not judge (the target crashed, the harness broke)
+
+
+class Verdict(StrEnum):
+    """A requirement's verdict for one target, folded from the outcomes of its tests."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    UNTESTED = "untested"  # no test names this requirement
+    NOT_RUN = "not-run"  # tests exist, but none ran against this target (filtered out, target not started)
+
+
+@dataclass
+class RequirementInfo:
+    id: str
+    level: str  # MUST | SHOULD | MAY
+    area: str
+    statement: str
+    spec_ref: str
+    applies_to: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)  # where spec, vectors and reference disagree
+    tests: list[str] = field(default_factory=list)  # test IDs that name this requirement
+
+
+@dataclass
+class TargetInfo:
+    name: str
+    implementation: str
+    version: str
+    roles: list[str]
+    launcher: str
+    capabilities: list[str] = field(default_factory=list)
+    status: str = "ran"  # ran | not-run
+    reason: str | None = None  # why a target did not run
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its response, as evidence. Secrets are scrubbed before writing."""
+
+    method: str
+    url: str
+    status: int | None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+
+
+@dataclass
+class TestResult:
+    test_id: str  # e.g. "suites/repo/test_records.py::test_create_record_cid"
+    target: str
+    requirement_ids: list[str]
+    level: str  # the strongest level among requirement_ids
+    outcome: Outcome
+    message: str = ""
+    duration_s: float = 0.0
+    evidence: list[Exchange] = field(default_factory=list)
+    seed: str | None = None  # hypothesis seed or similar, to reproduce
+
+
+@dataclass
+class RunReport:
+    atcheck_version: str
+    run_id: str
+    started_at: str  # ISO 8601 UTC
+    finished_at: str
+    duration_s: float
+    targets: list[TargetInfo]
+    requirements: list[RequirementInfo]
+    results: list[TestResult]
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def must_failed(self) -> bool:
+        """True when any MUST requirement failed (or errored) for any target: the run's exit status."""
+        return any(
+            verdict in (Verdict.FAILED, Verdict.ERROR)
+            for (req, _target), verdict in requirement_matrix(self).items()
+            if self.requirement(req).level == "MUST"
+        )
+
+    def requirement(self, req_id: str) -> RequirementInfo:
+        for req in self.requirements:
+            if req.id == req_id:
+                return req
+        raise KeyError(req_id)
+
+
+def fold_outcomes(outcomes: Iterable[Outcome]) -> Verdict:
+    """Fold test outcomes into one verdict: any failure fails; an error beats a pass; all-skipped is skipped."""
+    seen = set(outcomes)
+    if not seen:
+        return Verdict.NOT_RUN
+    if Outcome.FAILED in seen:
+        return Verdict.FAILED
+    if Outcome.ERROR in seen:
+        return Verdict.ERROR
+    if Outcome.PASSED in seen:
+        return Verdict.PASSED
+    return Verdict.SKIPPED
+
+
+def requirement_matrix(report: RunReport) -> dict[tuple[str, str], Verdict]:
+    """The requirement x target matrix: one verdict per (requirement ID, target name)."""
+    by_cell: dict[tuple[str, str], list[Outcome]] = {}
+    for result in report.results:
+        for req_id in result.requirement_ids:
+            by_cell.setdefault((req_id, result.target), []).append(result.outcome)
+    matrix: dict[tuple[str, str], Verdict] = {}
+    for req in report.requirements:
+        for target in report.targets:
+            outcomes = by_cell.get((req.id, target.name), [])
+            if not req.tests:
+                matrix[(req.id, target.name)] = Verdict.UNTESTED
+            else:
+                matrix[(req.id, target.name)] = fold_outcomes(outcomes)
+    return matrix

@@ -1,0 +1,1 @@
+"""Targets: implementations under test, the roles they play, and how they are started."""
