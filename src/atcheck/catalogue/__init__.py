@@ -1,6 +1,6 @@
 """The requirement catalogue: every testable requirement of the AT Protocol that atcheck knows of.
 
 The catalogue (``requirements.toml`` beside this file) is the denominator of every coverage figure. Each
-conformance test names the IDs it checks with ``@pytest.mark.requirement("REPO-COMMIT-01", ...)``; naming an ID
-that is not in the catalogue fails collection.
+conformance test names the IDs it checks with ``@pytest.mark.requirement("REPO-COMMIT-01", ...)``;
+naming an ID that is not in the catalogue fails collection.
 """

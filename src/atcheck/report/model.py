@@ -1,8 +1,8 @@
 """The result model every report writer reads.
 
 One :class:`RunReport` per run. It carries the whole requirement catalogue (the denominator of coverage), the
-targets, and one :class:`TestResult` per (test, target). Writers derive the requirement x target matrix from it
-with :func:`requirement_matrix`; nothing else is stored twice.
+targets, and one :class:`TestResult` per (test, target). Writers derive the requirement x target
+matrix from it with :func:`requirement_matrix`; nothing else is stored twice.
 
 The JSON form (``RunReport.to_json``) is described by ``schemas/report.schema.json``.
 """
@@ -115,7 +115,10 @@ class RunReport:
 
 
 def fold_outcomes(outcomes: Iterable[Outcome]) -> Verdict:
-    """Fold test outcomes into one verdict: any failure fails; an error beats a pass; all-skipped is skipped."""
+    """Fold test outcomes into one verdict.
+
+    Any failure fails; an error beats a pass; all-skipped is skipped.
+    """
     seen = set(outcomes)
     if not seen:
         return Verdict.NOT_RUN

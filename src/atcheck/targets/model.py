@@ -5,8 +5,8 @@ more *services* (processes or containers), each playing roles (``pds``, ``plc``,
 ``labeler``). A service may *need* a role that another service provides: inside the same target first, then
 from the run's shared topology (two PDS targets share one PLC so that accounts can migrate between them).
 
-A launched service is a :class:`ServiceEndpoint`: the base URL suites talk to, plus credentials. Suites never see
-processes; they see endpoints by role.
+A launched service is a :class:`ServiceEndpoint`: the base URL suites talk to, plus credentials. Suites
+never see processes; they see endpoints by role.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     requires: tuple[str, ...] = ()  # tools that must exist first, e.g. ("node22",)
+    port: int | None = None  # a fixed port, for software that cannot be told one; else a free one
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ServiceSpec:
     url: str | None = None
     health: HealthCheck = field(default_factory=HealthCheck)
     did: str | None = None  # the service DID (template), e.g. "did:web:localhost%3A{port}"
+    credentials: dict[str, str] = field(default_factory=dict)  # Credentials field -> template
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ class Credentials:
 class TargetManifest:
     """A target as described by its TOML manifest.
 
-    ``capabilities`` lists what the implementation declares it supports (e.g. ``account.create``,
-    ``repo.write``, ``sync.get-repo``); a test that needs a capability the target lacks is skipped with a reason.
+    ``capabilities`` lists what the implementation declares it supports (e.g.
+    ``account.create``, ``repo.write``, ``sync.get-repo``); a test that needs a capability the target lacks
+    is skipped with a reason.
     ``provisioning`` says how suites get an account: ``xrpc`` (createAccount) or ``wrapper`` (an endpoint of
     atcheck's own wrapper around an implementation that has no createAccount).
     """

@@ -49,8 +49,6 @@ class Launcher(Protocol):
         """None when this launcher can run here; else a one-line reason and how to fix it."""
         ...
 
-    def start(
-        self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
-    ) -> RunningService:
+    def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> RunningService:
         """Start ``service`` and return once it is ready, or raise LaunchError (after stopping it)."""
         ...

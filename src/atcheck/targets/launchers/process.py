@@ -1,0 +1,198 @@
+"""The process launcher: each service a local process in its own process group, bound to 127.0.0.1.
+
+Why a process group: the services are Node or Python programs that may fork helpers; SIGTERM to the group,
+then SIGKILL after a grace period, stops them all, so a run never leaves processes behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atcheck.errors import LaunchError, ManifestError
+from atcheck.paths import implementations_dir
+from atcheck.targets.launchers.base import LaunchContext
+from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, TargetManifest
+from atcheck.targets.ports import LOOPBACK, free_port, require_free
+from atcheck.targets.readiness import wait_until_healthy
+from atcheck.targets.templating import RunSecrets, TemplateScope
+from atcheck.targets.tools import missing_tools, resolve_tool
+
+STOP_GRACE_S = 5.0
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log file, for error messages."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept) if kept else "(empty log)"
+
+
+@dataclass
+class ProcessService:
+    """A running process-launched service."""
+
+    spec: ServiceSpec
+    endpoints: list[ServiceEndpoint]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    started_s: float = 0.0  # seconds from spawn to ready
+    _stopped: bool = field(default=False, repr=False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def exit_summary(self) -> str:
+        code = self.process.poll()
+        state = "still running" if code is None else f"exit code {code}"
+        return f"{state}; log {self.log_path}: {tail(self.log_path)}"
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        stop_process_group(self.process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the process group, wait, then SIGKILL it; never raises."""
+    try:
+        pgid = os.getpgid(process.pid)
+    except ProcessLookupError:
+        pgid = None
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            if pgid is not None:
+                os.killpg(pgid, sig)
+            else:
+                process.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; make sure nothing else of the group survives it.
+        if pgid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+        return
+
+
+class ProcessLauncher:
+    """Starts services as local processes (the default launcher: no Docker needed)."""
+
+    kind = "process"
+
+    def __init__(self, secrets: RunSecrets | None = None) -> None:
+        self.secrets = secrets or RunSecrets()
+
+    def unavailable_reason(self) -> str | None:
+        return None
+
+    def service_unavailable_reason(self, service: ServiceSpec) -> str | None:
+        if service.process is None:
+            return f"service {service.name!r} has no [service.process] section"
+        return missing_tools(service.process.requires)
+
+    def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> ProcessService:
+        spec = service.process
+        where = f"target {target.name}, service {service.name}"
+        if spec is None:
+            raise ManifestError(f"{where}: no [service.process] section; use another launcher")
+        problem = missing_tools(spec.requires)
+        if problem:
+            from atcheck.errors import SetupError
+
+            raise SetupError(f"{where}: {problem}")
+        if spec.port is not None:
+            require_free(spec.port, where)
+        port = spec.port or free_port()
+        data_dir = ctx.run_dir / "data" / target.name / service.name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ctx.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = ctx.log_dir / f"{target.name}-{service.name}.log".replace("/", "_").replace(":", "_")
+        scope = TemplateScope(
+            port=port,
+            data_dir=str(data_dir),
+            log_dir=str(ctx.log_dir),
+            tools=ctx.tools,
+            needs=ctx.needs,
+            extra={"implementations": str(implementations_dir()), "python": sys.executable},
+            secrets=self.secrets,
+            tool_resolver=resolve_tool,
+        )
+        did = scope.render(service.did, f"{where}.did") if service.did else None
+        if did:
+            scope.extra = {**scope.extra, "self.did": did}
+        command = [scope.render(part, f"{where}.command") for part in spec.command]
+        env = {
+            **_base_env(),
+            **scope.render_map(spec.env, f"{where}.env"),
+        }
+        credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
+        ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
+        cwd = scope.render(spec.cwd, f"{where}.cwd") if spec.cwd else str(data_dir)
+        with log_path.open("ab") as log:
+            log.write(f"# atcheck: {' '.join(command)}\n".encode())
+            log.flush()
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise LaunchError(f"{where}: cannot run {command[0]!r}: {exc.strerror}") from None
+        url = f"http://{LOOPBACK}:{port}"
+        endpoints = [
+            ServiceEndpoint(
+                target=target.name,
+                service=service.name,
+                role=role,
+                url=url,
+                did=did,
+                credentials=credentials,
+            )
+            for role in service.roles
+        ]
+        running = ProcessService(spec=service, endpoints=endpoints, process=process, log_path=log_path)
+        started = time.monotonic()
+        try:
+            wait_until_healthy(
+                url + service.health.path,
+                timeout_s=service.health.timeout_s,
+                interval_s=service.health.interval_s,
+                alive=running.alive,
+                describe_death=running.exit_summary,
+                what=where,
+            )
+        except BaseException:
+            running.stop()
+            raise
+        running.started_s = time.monotonic() - started
+        return running
+
+
+def _base_env() -> dict[str, str]:
+    """The environment a service gets: ours minus proxies (traffic stays on this machine)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
+    return env

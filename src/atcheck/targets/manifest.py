@@ -1,0 +1,295 @@
+"""Read and check target manifests (TOML).
+
+A manifest names an implementation and lists its services. Built-in manifests ship in
+``atcheck/targets/builtin/``; users pass their own as ``--target path/to/manifest.toml``, or a bare URL for an
+already-running server. Every mistake is reported as one :class:`~atcheck.errors.ManifestError` line naming
+the file and the key.
+
+Example::
+
+    name = "mypds"
+    implementation = "my-pds"
+    version = "1.2.3"
+    description = "My PDS, started from source"
+    capabilities = ["account.create", "repo.write", "sync.get-repo"]
+
+    [[service]]
+    name = "pds"
+    roles = ["pds"]
+    needs = ["plc"]                       # filled by the run's PLC unless this target has one
+    health = { path = "/xrpc/_health", timeout = 60 }
+    credentials = { admin_password = "{secret:admin}" }
+    [service.process]
+    command = ["./run-my-pds", "--port", "{port}"]
+    env = { PLC_URL = "{plc.url}", ADMIN_PASSWORD = "{secret:admin}" }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from atcheck.errors import ManifestError
+from atcheck.targets.model import (
+    ContainerSpec,
+    Credentials,
+    HealthCheck,
+    ProcessSpec,
+    Role,
+    ServiceSpec,
+    TargetManifest,
+)
+
+#: Capabilities a PDS may declare; suites mark tests with the ones they need.
+KNOWN_CAPABILITIES = frozenset(
+    {
+        "account.create",  # com.atproto.server.createAccount
+        "account.session",  # createSession, refreshSession, getSession
+        "server.describe",  # com.atproto.server.describeServer
+        "repo.read",  # getRecord, listRecords, describeRepo
+        "repo.write",  # createRecord, putRecord, deleteRecord
+        "repo.apply-writes",  # applyWrites
+        "repo.swap",  # swapCommit / swapRecord
+        "repo.validate",  # rejects records that fail Lexicon validation
+        "sync.get-repo",
+        "sync.latest-commit",
+        "sync.get-record",
+        "sync.subscribe-repos",
+        "identity.resolve-handle",
+        "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
+        "xrpc.errors",  # serves the XRPC error envelope on its error paths
+        "admin",  # admin-authenticated endpoints with the admin password
+    }
+)
+
+_CREDENTIAL_FIELDS = frozenset(Credentials.__dataclass_fields__)
+_TOP_KEYS = {
+    "name",
+    "implementation",
+    "version",
+    "description",
+    "capabilities",
+    "provisioning",
+    "handle_domain",
+    "notes",
+    "service",
+}
+_SERVICE_KEYS = {
+    "name",
+    "roles",
+    "needs",
+    "process",
+    "container",
+    "url",
+    "health",
+    "did",
+    "credentials",
+}
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ManifestError(f"{where}: expected {names}, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    items = _expect(value, list, where)
+    return tuple(_expect(item, str, f"{where}[{i}]") for i, item in enumerate(items))
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    table = _expect(value, dict, where)
+    return {str(k): str(_expect(v, (str, int), f"{where}.{k}")) for k, v in table.items()}
+
+
+def _roles(value: Any, where: str) -> tuple[Role, ...]:
+    roles = []
+    for i, name in enumerate(_strings(value, where)):
+        try:
+            roles.append(Role(name))
+        except ValueError:
+            valid = ", ".join(r.value for r in Role)
+            raise ManifestError(f"{where}[{i}]: unknown role {name!r} (known: {valid})") from None
+    return tuple(roles)
+
+
+def _unknown_keys(table: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:
+    extra = sorted(set(table) - set(allowed))
+    if extra:
+        raise ManifestError(f"{where}: unknown key(s) {', '.join(extra)}")
+
+
+def _service(raw: Any, where: str) -> ServiceSpec:
+    table = _expect(raw, dict, where)
+    _unknown_keys(table, _SERVICE_KEYS, where)
+    if "name" not in table or "roles" not in table:
+        raise ManifestError(f"{where}: a service needs 'name' and 'roles'")
+    name = _expect(table["name"], str, f"{where}.name")
+    process = container = None
+    if "process" in table:
+        ptab = _expect(table["process"], dict, f"{where}.process")
+        _unknown_keys(ptab, {"command", "env", "cwd", "requires"}, f"{where}.process")
+        if "command" not in ptab:
+            raise ManifestError(f"{where}.process: 'command' is required")
+        command = _strings(ptab["command"], f"{where}.process.command")
+        if not command:
+            raise ManifestError(f"{where}.process.command: must not be empty")
+        process = ProcessSpec(
+            command=command,
+            env=_str_map(ptab.get("env", {}), f"{where}.process.env"),
+            cwd=ptab.get("cwd"),
+            requires=_strings(ptab.get("requires", []), f"{where}.process.requires"),
+        )
+    if "container" in table:
+        ctab = _expect(table["container"], dict, f"{where}.container")
+        _unknown_keys(ctab, {"image", "port", "env", "command", "data_dir"}, f"{where}.container")
+        if "image" not in ctab or "port" not in ctab:
+            raise ManifestError(f"{where}.container: 'image' and 'port' are required")
+        container = ContainerSpec(
+            image=_expect(ctab["image"], str, f"{where}.container.image"),
+            port=_expect(ctab["port"], int, f"{where}.container.port"),
+            env=_str_map(ctab.get("env", {}), f"{where}.container.env"),
+            command=_strings(ctab["command"], f"{where}.container.command") if "command" in ctab else None,
+            data_dir=ctab.get("data_dir"),
+        )
+    url = table.get("url")
+    if url is not None:
+        _check_url(_expect(url, str, f"{where}.url"), f"{where}.url")
+    if process is None and container is None and url is None:
+        raise ManifestError(f"{where}: a service needs [process], [container] or url")
+    health_raw = table.get("health", {})
+    health_tab = _expect(health_raw, dict, f"{where}.health")
+    _unknown_keys(health_tab, {"path", "timeout"}, f"{where}.health")
+    health = HealthCheck(
+        path=_expect(health_tab.get("path", "/"), str, f"{where}.health.path"),
+        timeout_s=float(_expect(health_tab.get("timeout", 60), (int, float), f"{where}.health")),
+    )
+    credentials = _str_map(table.get("credentials", {}), f"{where}.credentials")
+    _unknown_keys(credentials, _CREDENTIAL_FIELDS, f"{where}.credentials")
+    return ServiceSpec(
+        name=name,
+        roles=_roles(table["roles"], f"{where}.roles"),
+        needs=_roles(table.get("needs", []), f"{where}.needs"),
+        process=process,
+        container=container,
+        url=url,
+        health=health,
+        did=table.get("did"),
+        credentials=credentials,
+    )
+
+
+def _check_url(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ManifestError(f"{where}: {url!r} is not an http(s) URL with a host")
+
+
+def parse_manifest(data: Mapping[str, Any], source: str, path: Path | None = None) -> TargetManifest:
+    """Check a manifest's parsed TOML and build the model. ``source`` names it in errors."""
+    _unknown_keys(data, _TOP_KEYS, source)
+    for key in ("name", "implementation", "version"):
+        if key not in data:
+            raise ManifestError(f"{source}: '{key}' is required")
+    services_raw = _expect(data.get("service", []), list, f"{source}: service")
+    if not services_raw:
+        raise ManifestError(f"{source}: at least one [[service]] is required")
+    services = tuple(_service(s, f"{source}: service[{i}]") for i, s in enumerate(services_raw))
+    names = [s.name for s in services]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"{source}: service names must be unique, got {names}")
+    capabilities = frozenset(_strings(data.get("capabilities", []), f"{source}: capabilities"))
+    unknown = sorted(capabilities - KNOWN_CAPABILITIES)
+    if unknown:
+        raise ManifestError(
+            f"{source}: unknown capabilities {unknown} (known: {', '.join(sorted(KNOWN_CAPABILITIES))})"
+        )
+    provisioning = data.get("provisioning", "xrpc")
+    if provisioning not in ("xrpc", "wrapper", "given"):
+        raise ManifestError(f"{source}: provisioning must be xrpc, wrapper or given")
+    return TargetManifest(
+        name=_expect(data["name"], str, f"{source}: name"),
+        implementation=_expect(data["implementation"], str, f"{source}: implementation"),
+        version=str(data["version"]),
+        description=str(data.get("description", "")),
+        services=services,
+        capabilities=capabilities,
+        provisioning=cast(Any, provisioning),
+        handle_domain=str(data.get("handle_domain", ".test")),
+        notes=_strings(data.get("notes", []), f"{source}: notes"),
+        source=path,
+    )
+
+
+def load_manifest(path: Path) -> TargetManifest:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: invalid TOML: {exc}") from None
+    return parse_manifest(data, str(path), path)
+
+
+def builtin_manifests() -> dict[str, TargetManifest]:
+    """The manifests shipped with atcheck, by target name."""
+    found: dict[str, TargetManifest] = {}
+    folder = resources.files("atcheck.targets") / "builtin"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            manifest = parse_manifest(data, f"builtin/{entry.name}")
+            found[manifest.name] = manifest
+    return found
+
+
+def url_manifest(url: str, *, capabilities: frozenset[str] | None = None) -> TargetManifest:
+    """A target for an already-running PDS at ``url`` (credentials come from flags or env)."""
+    _check_url(url, "--target")
+    parts = urlsplit(url)
+    name = f"url:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return TargetManifest(
+        name=name,
+        implementation="unknown",
+        version="unknown",
+        description=f"an already-running server at {url}",
+        services=(
+            ServiceSpec(
+                name="pds",
+                roles=(Role.PDS,),
+                url=url.rstrip("/"),
+                health=HealthCheck(path="/xrpc/_health", timeout_s=10.0),
+                credentials={
+                    "admin_password": "{env:ATCHECK_ADMIN_PASSWORD}",
+                    "account_handle": "{env:ATCHECK_ACCOUNT_HANDLE}",
+                    "account_password": "{env:ATCHECK_ACCOUNT_PASSWORD}",
+                    "invite_code": "{env:ATCHECK_INVITE_CODE}",
+                },
+            ),
+        ),
+        capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - {"identity.plc"},
+        provisioning="xrpc",
+    )
+
+
+def resolve_target(spec: str) -> TargetManifest:
+    """Turn a ``--target`` value into a manifest: a built-in name, a manifest path, or a URL."""
+    if "://" in spec:
+        return url_manifest(spec)
+    if spec.endswith(".toml") or "/" in spec:
+        return load_manifest(Path(spec))
+    builtins = builtin_manifests()
+    if spec in builtins:
+        return builtins[spec]
+    raise ManifestError(
+        f"unknown target {spec!r}: not a built-in ({', '.join(sorted(builtins))}), "
+        "a manifest path (.toml) or a URL"
+    )

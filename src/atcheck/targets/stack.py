@@ -1,0 +1,191 @@
+"""The run's topology: which services run, who provides each role, and starting and stopping them.
+
+Targets start lazily, on the first test that needs them, and in dependency order: a service that *needs*
+a role gets it from its own target first, then from a target of the run that provides it (two PDS
+targets share the reference PLC, so accounts can move between them), then from the
+built-in ``reference`` manifest. Every started service is stopped by :meth:`Stack.stop_all`, which the
+run calls on success, failure and Ctrl-C alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import threading
+from dataclasses import dataclass, field
+
+from atcheck.errors import AtcheckError, LaunchError, ManifestError
+from atcheck.targets.launchers.base import LaunchContext, Launcher, RunningService
+from atcheck.targets.launchers.process import ProcessLauncher
+from atcheck.targets.launchers.url import UrlLauncher
+from atcheck.targets.model import Role, ServiceEndpoint, ServiceSpec, TargetManifest
+from atcheck.targets.templating import RunSecrets
+
+CONTAINER_SUFFIX = "@container"
+
+
+@dataclass
+class RunningTarget:
+    """A started target as fixtures hand it to suites."""
+
+    manifest: TargetManifest
+    name: str
+    launcher: str
+    endpoints: dict[Role, ServiceEndpoint] = field(default_factory=dict)
+
+    def endpoint(self, role: Role) -> ServiceEndpoint | None:
+        return self.endpoints.get(role)
+
+
+def launcher_kind(manifest: TargetManifest, name: str) -> str:
+    if name.endswith(CONTAINER_SUFFIX):
+        return "container"
+    if all(s.url for s in manifest.services):
+        return "url"
+    return "process"
+
+
+class Stack:
+    """Starts targets on demand and remembers failures, so a broken target fails fast for every test."""
+
+    def __init__(
+        self,
+        targets: dict[str, TargetManifest],
+        ctx: LaunchContext,
+        *,
+        fallback_providers: dict[str, TargetManifest] | None = None,
+    ) -> None:
+        self.targets = targets  # run name (e.g. "reference@container") -> manifest
+        self.ctx = ctx
+        self.secrets = RunSecrets()
+        self.fallback = fallback_providers or {}
+        self._services: dict[tuple[str, str], RunningService] = {}
+        self._running: dict[str, RunningTarget] = {}
+        self._failed: dict[str, AtcheckError] = {}
+        self._launchers: dict[str, Launcher] = {}
+        self._lock = threading.RLock()
+        self.start_times: dict[str, float] = {}
+
+    # -- launchers ---------------------------------------------------------------------------------------
+
+    def launcher(self, kind: str) -> Launcher:
+        if kind not in self._launchers:
+            if kind == "process":
+                self._launchers[kind] = ProcessLauncher(self.secrets)
+            elif kind == "url":
+                self._launchers[kind] = UrlLauncher(self.secrets)
+            elif kind == "container":
+                # Imported late: it pulls in testcontainers, which a process-only run never needs.
+                container = importlib.import_module("atcheck.targets.launchers.container")
+                self._launchers[kind] = container.ContainerLauncher(self.secrets)
+            else:
+                raise ManifestError(f"unknown launcher {kind!r}")
+        return self._launchers[kind]
+
+    # -- starting ----------------------------------------------------------------------------------------
+
+    def failure(self, name: str) -> AtcheckError | None:
+        return self._failed.get(name)
+
+    def start(self, name: str) -> RunningTarget:
+        """Start every service of target ``name`` (once); raise the launch error again on later calls."""
+        with self._lock:
+            if name in self._running:
+                return self._running[name]
+            if name in self._failed:
+                raise self._failed[name]
+            manifest = self.targets[name]
+            kind = launcher_kind(manifest, name)
+            import time
+
+            started = time.monotonic()
+            try:
+                reason = self.launcher(kind).unavailable_reason()
+                if reason:
+                    raise LaunchError(f"the {kind} launcher cannot run here: {reason}")
+                running = RunningTarget(manifest=manifest, name=name, launcher=kind)
+                for service in manifest.services:
+                    svc = self._start_service(name, manifest, service, kind, chain=())
+                    for endpoint in svc.endpoints:
+                        running.endpoints.setdefault(endpoint.role, endpoint)
+                for role, endpoint in self._shared_needs(name, manifest, kind).items():
+                    running.endpoints.setdefault(role, endpoint)
+            except AtcheckError as exc:
+                self._failed[name] = exc
+                raise
+            self.start_times[name] = time.monotonic() - started
+            self._running[name] = running
+            return running
+
+    def _shared_needs(self, name: str, manifest: TargetManifest, kind: str) -> dict[Role, ServiceEndpoint]:
+        """Endpoints of roles this target needs but does not provide itself (e.g. the shared PLC)."""
+        own = set(manifest.roles)
+        found: dict[Role, ServiceEndpoint] = {}
+        for service in manifest.services:
+            for role in service.needs:
+                if role not in own and role not in found:
+                    found[role] = self._provide(role, name, kind, chain=(name,))
+        return found
+
+    def _start_service(
+        self,
+        name: str,
+        manifest: TargetManifest,
+        service: ServiceSpec,
+        kind: str,
+        chain: tuple[str, ...],
+    ) -> RunningService:
+        key = (name, service.name)
+        if key in self._services:
+            return self._services[key]
+        here = f"{name}/{service.name}"
+        if here in chain:
+            raise ManifestError(f"target {name}: services need each other in a cycle: {' -> '.join(chain)}")
+        needs: dict[Role, ServiceEndpoint] = {}
+        for role in service.needs:
+            local = next((s for s in manifest.services if role in s.roles and s is not service), None)
+            if local is not None:
+                svc = self._start_service(name, manifest, local, kind, (*chain, here))
+                needs[role] = next(e for e in svc.endpoints if e.role == role)
+            else:
+                needs[role] = self._provide(role, name, kind, (*chain, here))
+        ctx = LaunchContext(
+            run_id=self.ctx.run_id,
+            run_dir=self.ctx.run_dir,
+            log_dir=self.ctx.log_dir,
+            needs=needs,
+            tools=self.ctx.tools,
+            secrets=self.ctx.secrets,
+            labels=self.ctx.labels,
+        )
+        launcher = self.launcher(kind)
+        running = launcher.start(manifest, service, ctx)
+        self._services[key] = running
+        return running
+
+    def _provide(self, role: Role, asker: str, kind: str, chain: tuple[str, ...]) -> ServiceEndpoint:
+        """An endpoint for ``role`` from another target of the run, or from a fallback provider."""
+        candidates = [(n, m) for n, m in self.targets.items() if n != asker]
+        candidates += [(n, m) for n, m in self.fallback.items() if n not in self.targets]
+        for other_name, other in candidates:
+            if launcher_kind(other, other_name) != kind and kind != "url":
+                continue
+            service = next((s for s in other.services if role in s.roles), None)
+            if service is not None:
+                svc = self._start_service(other_name, other, service, kind, chain)
+                return next(e for e in svc.endpoints if e.role == role)
+        raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
+
+    # -- stopping ----------------------------------------------------------------------------------------
+
+    def stop_all(self) -> None:
+        """Stop every service this stack started, newest first. Never raises."""
+        with self._lock:
+            for service in reversed(list(self._services.values())):
+                with contextlib.suppress(Exception):
+                    service.stop()
+            self._services.clear()
+            self._running.clear()
+
+    def running_services(self) -> list[RunningService]:
+        return list(self._services.values())

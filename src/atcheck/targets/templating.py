@@ -1,0 +1,125 @@
+"""Fill in the ``{placeholders}`` of manifest commands, env and credentials at launch.
+
+Placeholders:
+  ``{port}`` ``{host}`` ``{data_dir}`` ``{log_dir}``     the service's own
+  ``{tool:NAME}``                                      a tool path (``node22``, ``reference_dir``...)
+  ``{implementations}`` ``{python}``                   the checkout's implementations/ dir, atcheck's Python
+  ``{env:NAME}``                                       an environment variable, empty when unset
+  ``{secret:NAME}``                                    a random token made once per run, scrubbed from reports
+  ``{k256key:NAME}``                                   a random secp256k1 private key (hex), once per run
+  ``{ROLE.url}`` ``{ROLE.did}`` ``{ROLE.port}``        a needed role's endpoint, e.g. ``{plc.url}``
+  ``{self.did}``                                       this service's DID, once rendered
+Doubled braces ``{{`` and ``}}`` stand for literal braces. An unknown placeholder is a manifest error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from atcheck.errors import ManifestError
+from atcheck.targets.model import Role, ServiceEndpoint
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.:-]+)\}")
+
+# The order of the secp256k1 group: a private key is any integer in [1, n-1].
+_K256_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _k256_private_key_hex() -> str:
+    while True:
+        candidate = int.from_bytes(secrets.token_bytes(32), "big")
+        if 0 < candidate < _K256_N:
+            return f"{candidate:064x}"
+
+
+@dataclass
+class RunSecrets:
+    """Secrets of one run, made on first use and remembered so every service sees the same value."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, kind: str, name: str) -> str:
+        key = f"{kind}:{name}"
+        if key not in self.values:
+            self.values[key] = _k256_private_key_hex() if kind == "k256key" else secrets.token_hex(16)
+        return self.values[key]
+
+    def all(self) -> list[str]:
+        return list(self.values.values())
+
+
+@dataclass
+class TemplateScope:
+    """What placeholders resolve to for one service launch."""
+
+    port: int | None = None
+    host: str = "127.0.0.1"
+    data_dir: str = ""
+    log_dir: str = ""
+    tools: Mapping[str, str] = field(default_factory=dict)
+    needs: Mapping[Role, ServiceEndpoint] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)
+    secrets: RunSecrets = field(default_factory=RunSecrets)
+    tool_resolver: Callable[[str], str] | None = None
+
+    def lookup(self, name: str, where: str) -> str:
+        simple = {
+            "port": None if self.port is None else str(self.port),
+            "host": self.host,
+            "data_dir": self.data_dir,
+            "log_dir": self.log_dir,
+            **self.extra,
+        }
+        if name in simple and simple[name] is not None:
+            return str(simple[name])
+        kind, _, rest = name.partition(":")
+        if rest and kind in ("secret", "k256key"):
+            return self.secrets.get(kind, rest)
+        if rest and kind == "env":  # an optional value from the environment; empty when unset
+            return os.environ.get(rest, "")
+        if rest and kind == "tool":
+            if rest in self.tools:
+                return self.tools[rest]
+            if self.tool_resolver is not None:
+                return self.tool_resolver(rest)
+            raise ManifestError(f"{where}: tool {rest!r} is not known")
+        role_name, dot, attr = name.partition(".")
+        if dot:
+            try:
+                role = Role(role_name)
+            except ValueError:
+                raise ManifestError(f"{where}: unknown placeholder {{{name}}}") from None
+            endpoint = self.needs.get(role)
+            if endpoint is None:
+                raise ManifestError(
+                    f"{where}: {{{name}}} needs the role {role_name!r}; add it to the service's needs"
+                )
+            if attr == "url":
+                return endpoint.url
+            if attr == "did" and endpoint.did:
+                return endpoint.did
+            if attr == "port":
+                return str(urlsplit(endpoint.url).port)
+            if attr == "host_url":  # a URL with a host *name*, for software that refuses IP literals
+                parts = urlsplit(endpoint.url)
+                return f"{parts.scheme}://localhost:{parts.port}"
+        raise ManifestError(f"{where}: unknown placeholder {{{name}}}")
+
+    def render(self, template: str, where: str) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            token = match.group(0)
+            if token == "{{":
+                return "{"
+            if token == "}}":
+                return "}"
+            return self.lookup(match.group(1), where)
+
+        return _PLACEHOLDER.sub(substitute, template)
+
+    def render_map(self, values: Mapping[str, str], where: str) -> dict[str, str]:
+        return {key: self.render(value, f"{where}.{key}") for key, value in values.items()}
