@@ -113,6 +113,11 @@ def _run(config: pytest.Config) -> Run | None:
     return config.stash.get(_RUN_KEY, None)
 
 
+def run_of(config: pytest.Config) -> Run | None:
+    """The atcheck run of a pytest session, if it runs conformance suites."""
+    return _run(config)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = _run(config)
     if run is None:

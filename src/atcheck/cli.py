@@ -1,0 +1,326 @@
+"""The ``atcheck`` command.
+
+``atcheck run`` stands up the targets, runs the suites through pytest and writes the reports; ``atcheck
+targets`` and ``atcheck requirements`` answer questions without starting anything. Exit status: 0 when every
+MUST requirement passed for every target, 1 when one failed, 2 on usage or setup errors (one line on stderr,
+never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from atcheck import __version__
+from atcheck.errors import AtcheckError, SetupError, UsageError
+
+EXIT_OK = 0
+EXIT_MUST_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: Optional command groups that live in their own packages; each module has ``register(subparsers)``.
+_COMMAND_MODULES = ("atcheck.schema.commands", "atcheck.containers.commands")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atcheck",
+        description="Conformance and interoperability checks for AT Protocol implementations.",
+    )
+    parser.add_argument("--version", action="version", version=f"atcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start targets, run the suites, write the reports")
+    run.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME|MANIFEST.toml|URL",
+        help="target to check (repeatable; default: reference and arroba)",
+    )
+    run.add_argument("--suite", action="append", default=[], metavar="AREA", help="suite area (repeatable)")
+    run.add_argument(
+        "--requirement", action="append", default=[], metavar="ID", help="only tests of this requirement"
+    )
+    run.add_argument("--report-dir", metavar="DIR", help="report directory (default: reports/<run-id>/)")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression, to narrow a run")
+    run.add_argument("--verbose", "-v", action="store_true", help="one line per test")
+    run.set_defaults(func=cmd_run)
+
+    targets = sub.add_parser("targets", help="list built-in targets and whether they can run here")
+    targets.add_argument("--json", action="store_true", help="machine-readable output")
+    targets.set_defaults(func=cmd_targets)
+
+    reqs = sub.add_parser("requirements", help="list the requirement catalogue and the tests of each")
+    reqs.add_argument("--area", action="append", default=[], help="only this area (repeatable)")
+    reqs.add_argument("--level", choices=["MUST", "SHOULD", "MAY"], help="only this level")
+    reqs.add_argument("--untested", action="store_true", help="only requirements no test checks yet")
+    reqs.add_argument("--json", action="store_true", help="machine-readable output")
+    reqs.set_defaults(func=cmd_requirements)
+
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # that command group is not installed in this build
+        module.register(sub)
+    return parser
+
+
+# -- run ---------------------------------------------------------------------------------------------------
+
+
+def _suite_paths(areas: list[str]) -> list[str]:
+    from atcheck.paths import suites_dir
+
+    root = suites_dir()
+    known = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    if not areas:
+        return [str(root)]
+    unknown = [a for a in areas if a not in known]
+    if unknown:
+        raise UsageError(f"unknown suite(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    return [str(root / a) for a in areas]
+
+
+def preflight(specs: list[str]) -> None:
+    """Fail fast, before pytest starts, on what would otherwise fail every test: missing tools, bad URLs."""
+    from atcheck.run import resolve_targets
+    from atcheck.targets.stack import launcher_kind
+    from atcheck.targets.tools import missing_tools
+
+    for name, manifest in resolve_targets(specs).items():
+        kind = launcher_kind(manifest, name)
+        if kind == "process":
+            for service in manifest.services:
+                if service.process is not None:
+                    problem = missing_tools(service.process.requires)
+                    if problem:
+                        raise SetupError(f"target {name}: {problem}")
+        elif kind == "url":
+            _check_reachable(name, manifest)
+        elif kind == "container":
+            container = importlib.import_module("atcheck.targets.launchers.container")
+            from atcheck.targets.templating import RunSecrets
+
+            reason = container.ContainerLauncher(RunSecrets()).unavailable_reason()
+            if reason:
+                raise SetupError(f"target {name}: {reason}")
+
+
+def _check_reachable(name: str, manifest: Any) -> None:
+    import httpx
+
+    from atcheck.errors import TargetUnreachable
+
+    for service in manifest.services:
+        url = f"{service.url}{service.health.path}"
+        try:
+            httpx.get(url, timeout=min(service.health.timeout_s, 10.0))
+        except httpx.HTTPError as exc:
+            raise TargetUnreachable(f"target {name}: {url} does not answer ({type(exc).__name__})") from None
+
+
+class _RunCapture:
+    """A pytest plugin object that keeps the run, so the CLI can read its verdict after pytest returns."""
+
+    def __init__(self) -> None:
+        self.config: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        self.config = config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from atcheck.paths import project_root
+    from atcheck.pytest_plugin import run_of
+
+    paths = _suite_paths(args.suite)
+    preflight(args.target)
+    quiet_ci = bool(os.environ.get("CI")) or not sys.stdout.isatty()
+    pytest_args = [*paths, "-p", "no:cacheprovider", "--rootdir", str(project_root())]
+    for spec in args.target:
+        pytest_args += ["--atcheck-target", spec]
+    for req_id in args.requirement:
+        pytest_args += ["--atcheck-requirement", req_id]
+    if args.report_dir:
+        pytest_args += ["--atcheck-report-dir", args.report_dir]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.verbose:
+        pytest_args.append("-v")
+    elif quiet_ci:
+        pytest_args += ["-q", "--no-header"]
+    capture = _RunCapture()
+    code = pytest.main(pytest_args, plugins=[capture])
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return EXIT_USAGE
+    run = run_of(capture.config) if capture.config is not None else None
+    if run is None:
+        raise SetupError("the run did not start (see the messages above)")
+    report_json = run.report_dir / "report.json"
+    if not report_json.is_file():
+        raise SetupError(f"the run wrote no report at {report_json}")
+    data = json.loads(report_json.read_text(encoding="utf-8"))
+    not_started = [t for t in data.get("targets", []) if t.get("status") != "ran" and t.get("reason")]
+    for target in not_started:
+        print(f"atcheck: target {target['name']} did not run: {target['reason']}", file=sys.stderr)
+    if _must_failed(data):
+        return EXIT_MUST_FAILED
+    if not_started:
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _must_failed(data: dict[str, Any]) -> bool:
+    """From report.json: did any MUST requirement fail or error for any target?"""
+    levels = {r["id"]: r["level"] for r in data.get("requirements", [])}
+    for result in data.get("results", []):
+        if result.get("outcome") in ("failed", "error") and any(
+            levels.get(i) == "MUST" for i in result.get("requirement_ids", [])
+        ):
+            return True
+    return False
+
+
+# -- targets -----------------------------------------------------------------------------------------------
+
+
+def target_rows() -> list[dict[str, Any]]:
+    from atcheck.targets.manifest import builtin_manifests
+    from atcheck.targets.tools import missing_tools
+
+    rows = []
+    for name, manifest in sorted(builtin_manifests().items()):
+        problems = [
+            p for s in manifest.services if s.process is not None if (p := missing_tools(s.process.requires))
+        ]
+        rows.append(
+            {
+                "name": name,
+                "implementation": manifest.implementation,
+                "version": manifest.version,
+                "roles": [r.value for r in manifest.roles],
+                "launcher": "process",
+                "available": not problems,
+                "reason": problems[0] if problems else None,
+                "description": manifest.description,
+            }
+        )
+        if any(s.container is not None for s in manifest.services):
+            reason = _container_reason()
+            rows.append(
+                {
+                    **rows[-1],
+                    "name": f"{name}@container",
+                    "launcher": "container",
+                    "available": reason is None,
+                    "reason": reason,
+                }
+            )
+    return rows
+
+
+def _container_reason() -> str | None:
+    try:
+        container = importlib.import_module("atcheck.targets.launchers.container")
+    except ImportError:
+        return "the container launcher is not installed"
+    from atcheck.targets.templating import RunSecrets
+
+    reason: str | None = container.ContainerLauncher(RunSecrets()).unavailable_reason()
+    return reason
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    rows = target_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        state = "ready" if row["available"] else f"cannot run here: {row['reason']}"
+        print(f"{row['name']:<22} {row['implementation']} {row['version']}  roles={','.join(row['roles'])}")
+        print(f"{'':<22} {row['launcher']} launcher; {state}")
+    return EXIT_OK
+
+
+# -- requirements ------------------------------------------------------------------------------------------
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    from atcheck.catalogue import load_catalogue
+    from atcheck.paths import project_root, suites_dir
+    from atcheck.suite_index import tests_by_requirement
+
+    catalogue = load_catalogue()
+    tests = tests_by_requirement(suites_dir(), project_root())
+    areas = set(args.area)
+    known_areas = set(catalogue.areas)
+    unknown = sorted(areas - known_areas)
+    if unknown:
+        raise UsageError(f"unknown area(s) {', '.join(unknown)} (known: {', '.join(sorted(known_areas))})")
+    rows = []
+    for req in catalogue:
+        if areas and req.area not in areas:
+            continue
+        if args.level and req.level != args.level:
+            continue
+        if args.untested and tests.get(req.id):
+            continue
+        rows.append(
+            {
+                "id": req.id,
+                "level": req.level,
+                "area": req.area,
+                "statement": req.statement,
+                "spec": req.spec,
+                "tests": tests.get(req.id, []),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row['id']:<16} {row['level']:<6} {row['area']:<10} {row['statement']}")
+        print(f"{'':<16} spec: {row['spec']}")
+        for test in row["tests"] or ["(no test yet)"]:
+            print(f"{'':<16} test: {test}")
+    tested = sum(1 for r in rows if r["tests"])
+    print(f"{len(rows)} requirements, {tested} with at least one test", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- entry point -------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except AtcheckError as exc:
+        print(f"atcheck: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("atcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `atcheck requirements | head`
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

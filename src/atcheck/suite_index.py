@@ -1,0 +1,63 @@
+"""Which suite test checks which requirement, read from the source without running anything.
+
+``atcheck requirements`` must answer "which tests check REPO-MST-01?" instantly and without starting servers,
+so this reads the ``@pytest.mark.requirement(...)`` decorators (and module-level ``pytestmark``) with
+:mod:`ast`.
+The pytest plugin computes the same mapping at collection time; a self-test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def _requirement_ids(node: ast.expr) -> list[str]:
+    """IDs from ``pytest.mark.requirement("A", "B")`` (or a list of such marks)."""
+    if isinstance(node, ast.List | ast.Tuple):
+        return [i for elt in node.elts for i in _requirement_ids(elt)]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "requirement"
+    ):
+        return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return []
+
+
+def _module_marks(tree: ast.Module) -> list[str]:
+    ids: list[str] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in stmt.targets
+        ):
+            ids.extend(_requirement_ids(stmt.value))
+    return ids
+
+
+def _walk(
+    body: list[ast.stmt], prefix: str, inherited: list[str], found: dict[str, list[str]], where: str
+) -> None:
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
+            marks = inherited + [i for d in stmt.decorator_list for i in _requirement_ids(d)]
+            _walk(stmt.body, f"{prefix}{stmt.name}::", marks, found, where)
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
+            ids = inherited + [i for d in stmt.decorator_list for i in _requirement_ids(d)]
+            test_id = f"{where}::{prefix}{stmt.name}"
+            for req_id in dict.fromkeys(ids):
+                found.setdefault(req_id, []).append(test_id)
+
+
+def tests_by_requirement(suites: Path, root: Path | None = None) -> dict[str, list[str]]:
+    """Requirement ID -> test IDs (``suites/repo/test_x.py::test_y``) under ``suites``."""
+    base = root or suites.parent
+    found: dict[str, list[str]] = {}
+    for path in sorted(suites.rglob("test_*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # pytest reports it properly at collection
+        where = path.relative_to(base).as_posix()
+        _walk(tree.body, "", _module_marks(tree), found, where)
+    return found
