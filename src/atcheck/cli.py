@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--requirement", action="append", default=[], metavar="ID", help="only tests of this requirement"
     )
     run.add_argument("--report-dir", metavar="DIR", help="report directory (default: reports/<run-id>/)")
+    run.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="known failures (TOML): still reported as failed, but only new failures make the exit status 1",
+    )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k expression, to narrow a run")
     run.add_argument("--verbose", "-v", action="store_true", help="one line per test")
     run.set_defaults(func=cmd_run)
@@ -153,6 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args += ["--atcheck-requirement", req_id]
     if args.report_dir:
         pytest_args += ["--atcheck-report-dir", args.report_dir]
+    if args.baseline:
+        pytest_args += ["--atcheck-baseline", args.baseline]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.verbose:
@@ -186,6 +193,8 @@ def _must_failed(data: dict[str, Any]) -> bool:
     """From report.json: did any MUST requirement fail or error for any target?"""
     levels = {r["id"]: r["level"] for r in data.get("requirements", [])}
     for result in data.get("results", []):
+        if result.get("known_failure"):
+            continue  # expected by the baseline: reported, but not a new failure
         if result.get("outcome") in ("failed", "error") and any(
             levels.get(i) == "MUST" for i in result.get("requirement_ids", [])
         ):

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from atcheck.accounts import Account, AccountFactory
+from atcheck.baseline import load_baseline
 from atcheck.checks import ConformanceFailure
 from atcheck.errors import AtcheckError
 from atcheck.paths import reports_dir, suites_dir
@@ -65,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where to write the reports (default: reports/<run-id>/, with reports/latest pointing at it)",
     )
     group.addoption(
+        "--atcheck-baseline",
+        default=None,
+        metavar="FILE",
+        help="known failures (TOML): reported as failed, but they do not fail the session",
+    )
+    group.addoption(
         "--atcheck-no-report",
         action="store_true",
         default=False,
@@ -102,6 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
         run = Run.create(specs, Path(given) if given else None, reports_dir())
     except AtcheckError as exc:
         raise pytest.UsageError(f"atcheck: {exc}") from None
+    baseline_path = config.getoption("--atcheck-baseline")
+    if baseline_path:
+        try:
+            run.baseline = load_baseline(Path(baseline_path))
+        except AtcheckError as exc:
+            run.close()
+            raise pytest.UsageError(f"atcheck: {exc}") from None
     config.stash[_RUN_KEY] = run
     # allure-pytest writes its own results beside ours, unless the user pointed it elsewhere.
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
@@ -402,6 +416,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     )
     item.stash[_RESULT_KEY] = result
     run.results.append(result)
+    _apply_baseline(run, result, report)
+
+
+def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> None:
+    """Known failures become xfail for pytest (the report keeps them failed); a fixed one fails loudly."""
+    expected = run.baseline.expected(result.target, result.test_id)
+    if expected is None:
+        return
+    if result.outcome in (Outcome.FAILED, Outcome.ERROR):
+        result.known_failure = expected.reason
+        report.outcome = "skipped"
+        report.wasxfail = f"known failure ({run.baseline.source}): {expected.reason}"
+    elif result.outcome == Outcome.PASSED:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{result.test_id} on {result.target} passes, but {run.baseline.source} expects it to fail "
+            f"({expected.reason}); remove that entry"
+        )
 
 
 def _param_suffix(item: pytest.Item) -> str:

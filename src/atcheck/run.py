@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from atcheck import __version__
+from atcheck.baseline import Baseline
 from atcheck.errors import AtcheckError
 from atcheck.report.model import RunReport, TargetInfo, TestResult
 from atcheck.targets.launchers.base import LaunchContext
@@ -65,6 +66,7 @@ class Run:
     started_monotonic: float = field(default_factory=time.monotonic)
     results: list[TestResult] = field(default_factory=list)
     tests_by_requirement: dict[str, list[str]] = field(default_factory=dict)
+    baseline: Baseline = field(default_factory=Baseline)
     _closed: bool = False
 
     @classmethod

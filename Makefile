@@ -1,0 +1,30 @@
+# The two commands of the README, plus the checks CI runs. Every target sets up what it needs first;
+# setup is idempotent and takes a couple of seconds once done.
+.PHONY: setup run test selftest suites lint bench clean
+
+PY := .venv/bin/python
+
+setup:
+	@bash scripts/setup.sh
+
+## The main job: stand up the default targets, run every suite, write reports/<run-id>/ and reports/latest.
+run: setup
+	.venv/bin/atcheck run --baseline suites/baseline.toml
+
+## The project's tests: lint, self-tests of the harness, then the suites against the reference stack.
+test: setup lint
+	$(PY) -m pytest tests suites --atcheck-baseline suites/baseline.toml
+
+selftest: setup
+	$(PY) -m pytest tests
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check src tests suites benchmarks
+	.venv/bin/mypy
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf reports/[0-9]* reports/latest .hypothesis

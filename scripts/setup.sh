@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Set up everything atcheck needs on this machine; idempotent, and a couple of seconds when already done.
+#
+#   bash scripts/setup.sh            Python venv (.venv) + Node 22 and the reference PDS/PLC + arroba
+#   bash scripts/setup.sh --python   only the Python venv
+#
+# Each part keeps its own cache and decides for itself whether there is anything to do:
+# - .venv is reinstalled only when pyproject.toml changes (a stamp file holds its hash);
+# - scripts/setup-node.sh and scripts/setup-arroba.sh install into ${ATCHECK_CACHE:-~/.cache/atcheck},
+#   keyed by their lockfiles, so a fresh clone on a machine that already ran them reuses the installs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { echo "setup: $*" >&2; }
+die() { echo "setup: $*" >&2; exit 2; }
+
+python_bin() {
+    local candidate
+    for candidate in "${ATCHECK_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [[ -n "$candidate" ]] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+setup_venv() {
+    local py stamp want
+    py="$(python_bin)" || die "atcheck needs Python 3.11 or newer (set ATCHECK_PYTHON to one)"
+    stamp=".venv/.atcheck-stamp"
+    want="$(cat pyproject.toml | sha256sum | cut -c1-16) $("$py" -c 'import sys; print(sys.version.split()[0])')"
+    if [[ -x .venv/bin/python && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    say "creating the Python environment in .venv (pyproject.toml changed or first run)"
+    [[ -x .venv/bin/python ]] || "$py" -m venv .venv || die "could not create .venv with $py"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' ||
+        die "pip could not install atcheck's dependencies (see above)"
+    echo "$want" >"$stamp"
+}
+
+setup_venv
+if [[ "${1:-}" == "--python" ]]; then
+    exit 0
+fi
+command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js with npm (any version; Node 22 itself comes from npm)"
+bash scripts/setup-node.sh || die "installing Node 22 and the reference implementations failed (see above)"
+bash scripts/setup-arroba.sh || die "installing arroba failed (see above)"
