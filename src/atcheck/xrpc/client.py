@@ -116,8 +116,10 @@ class XrpcClient:
         recorder: EvidenceRecorder | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_body_bytes = max_body_bytes
         self.token = token
         self.recorder = recorder if recorder is not None else EvidenceRecorder()
         self.timeout_s = timeout_s
@@ -127,12 +129,22 @@ class XrpcClient:
     def with_token(self, token: str | None) -> XrpcClient:
         """The same server and evidence, authenticated with ``token`` (a bearer JWT)."""
         return XrpcClient(
-            self.base_url, token=token, recorder=self.recorder, timeout_s=self.timeout_s, http=self._http
+            self.base_url,
+            token=token,
+            recorder=self.recorder,
+            timeout_s=self.timeout_s,
+            http=self._http,
+            max_body_bytes=self.max_body_bytes,
         )
 
     def with_recorder(self, recorder: EvidenceRecorder) -> XrpcClient:
         return XrpcClient(
-            self.base_url, token=self.token, recorder=recorder, timeout_s=self.timeout_s, http=self._http
+            self.base_url,
+            token=self.token,
+            recorder=recorder,
+            timeout_s=self.timeout_s,
+            http=self._http,
+            max_body_bytes=self.max_body_bytes,
         )
 
     def close(self) -> None:
@@ -217,7 +229,7 @@ class XrpcClient:
         try:
             response = self._http.send(request, stream=True)
             try:
-                content = _read_capped(response, full_url, method)
+                content = _read_capped(response, full_url, method, self.max_body_bytes)
             finally:
                 response.close()
         except httpx.TimeoutException:
@@ -254,14 +266,12 @@ def _encode_params(
     return pairs
 
 
-def _read_capped(response: httpx.Response, url: str, method: str) -> bytes:
+def _read_capped(response: httpx.Response, url: str, method: str, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise TransportFailure(
-                f"{method} {url}: body larger than {MAX_BODY_BYTES} bytes; stopped reading"
-            )
+        if size > limit:
+            raise TransportFailure(f"{method} {url}: body larger than {limit} bytes; stopped reading")
         chunks.append(chunk)
     return b"".join(chunks)
