@@ -1,0 +1,56 @@
+"""Baselines: known failures by (target, test) pattern; every mistake in the file is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atcheck.baseline import load_baseline
+from atcheck.errors import UsageError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "baseline.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_entries_match_by_target_and_test_pattern(tmp_path: Path) -> None:
+    baseline = load_baseline(
+        _write(
+            tmp_path,
+            '[[expected]]\ntarget = "arroba"\ntest = "suites/repo/*::test_swap*"\nreason = "no swaps"\n',
+        )
+    )
+    hit = baseline.expected("arroba", "suites/repo/test_records.py::test_swap_commit")
+    assert hit is not None and hit.reason == "no swaps"
+    assert baseline.expected("reference", "suites/repo/test_records.py::test_swap_commit") is None
+    assert baseline.expected("arroba", "suites/repo/test_records.py::test_get") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("expected = 3\n", "must be an array of tables"),
+        ("[[expected]]\ntarget = 'a'\ntest = 't'\n", "'reason' must be a non-empty string"),
+        ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nwhy = 1\n", "unknown key(s) why"),
+        ("[other]\n", "unknown key(s) other"),
+        ("[[expected]\n", "cannot read baseline"),
+    ],
+)
+def test_malformed_baselines_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        load_baseline(_write(tmp_path, text))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value).strip()
+
+
+def test_a_missing_baseline_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such baseline file"):
+        load_baseline(tmp_path / "nope.toml")
+
+
+def test_the_shipped_baseline_loads() -> None:
+    root = Path(__file__).resolve().parents[2]
+    load_baseline(root / "suites" / "baseline.toml")
