@@ -151,7 +151,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = _suite_paths(args.suite)
     preflight(args.target)
     quiet_ci = bool(os.environ.get("CI")) or not sys.stdout.isatty()
-    pytest_args = [*paths, "-p", "no:cacheprovider", "--rootdir", str(project_root())]
+    pytest_args = [
+        *paths,
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(project_root()),
+        # atcheck is imported before pytest starts, so pytest cannot rewrite its asserts; it need not.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        # A ConformanceFailure's message says everything; a traceback only buries it.
+        "--tb=line" if not args.verbose else "--tb=short",
+    ]
     for spec in args.target:
         pytest_args += ["--atcheck-target", spec]
     for req_id in args.requirement:
