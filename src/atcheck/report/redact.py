@@ -1,0 +1,268 @@
+"""Scrub secrets from everything a report writes.
+
+Reports are shared: attached to CI runs, pasted into issues, published. Evidence, though, is raw HTTP
+traffic with passwords, session tokens and admin credentials in it, and a hostile or buggy server may echo
+them back in error messages. So every string that reaches a report file passes through a
+:class:`Redactor` twice:
+
+1. the model is scrubbed field by field (:meth:`Redactor.report`), *before* any writer truncates or escapes
+   a string: a secret cut in half by truncation, or turned into ``&lt;`` by HTML escaping, can no longer be
+   found by exact matching, so it has to go while it is still whole and raw;
+2. every rendered file is scrubbed once more as text (:meth:`Redactor.text`), as a net for anything a writer
+   adds on its own.
+
+Two kinds of rules apply:
+
+* the exact *secret values* the run knows (passwords it chose, tokens it was given), in their raw,
+  JSON-escaped, URL-encoded and HTML-escaped spellings;
+* *structural* rules that need no list: credential headers (``Authorization``, ``Cookie``, ``DPoP``...), JSON
+  fields and query parameters whose name says secret (``password``, ``accessJwt``, ``refreshJwt``, ``token``,
+  ``secret``, ``privateKey``...), private JWK members, and anything that looks like a JWT (``eyJ...``).
+
+Everything found is replaced by ``[redacted]``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+from atcheck.report.model import Exchange, RequirementInfo, RunReport, TargetInfo, TestResult
+
+REDACTED = "[redacted]"
+
+#: Headers whose whole value is a credential, lower-cased.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "dpop",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-csrf-token",
+    }
+)
+
+#: Authorization schemes kept as evidence (which scheme was sent matters); the credential never is.
+AUTH_SCHEMES = frozenset({"bearer", "dpop", "basic", "digest", "negotiate"})
+
+#: Substrings that make a field, parameter or header name secret (compared lower-cased, without ``-``/``_``).
+SECRET_NAME_PARTS = ("password", "passwd", "secret", "token", "jwt", "privatekey", "apikey", "credential")
+
+#: JWK members that hold private key material (RFC 7518 section 6); redacted in any object that has ``kty``.
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
+
+# A JWT (or JWS/JWE) in any text: base64url of '{"' starts with eyJ; at least two dot-separated segments.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)*")
+
+# Bounded on both sides: an unbounded name would make a long hostile word ("tokentoken...") quadratic.
+_NAME = (
+    r"[A-Za-z0-9_-]{0,40}(?:password|passwd|secret|token|jwt|private[_-]?key|api[_-]?key|credential)"
+    r"[A-Za-z0-9_-]{0,40}"
+)
+# "password": "x", 'password': 'x', password="x" (JSON, Python reprs, logs), also when not valid JSON overall.
+_QUOTED_FIELD = re.compile(
+    rf"""(?P<key>(?P<kq>["']?)\b{_NAME}(?P=kq)\s*[:=]\s*)(?P<q>["'])(?:\\.|(?!(?P=q))[^\\])*(?P=q)""",
+    re.IGNORECASE,
+)
+# password=x in form bodies, query strings and log lines.
+_BARE_FIELD = re.compile(rf"(?P<key>\b{_NAME}\s*=\s*)(?![\"'\s])[^\s&;,\"'<>]+", re.IGNORECASE)
+# Authorization: Bearer x / Cookie: x in raw header dumps inside messages. The value stops at a quote or
+# markup so that the final pass over rendered JSON / HTML / XML cannot swallow their syntax.
+_HEADER_LINE = re.compile(
+    r"(?P<key>\b(?:authorization|proxy-authorization|cookie|set-cookie|dpop)\s*:\s*)[^\r\n\"'<>&]+",
+    re.IGNORECASE,
+)
+
+
+def _secret_name(name: str) -> bool:
+    norm = name.lower().replace("-", "").replace("_", "")
+    return any(part in norm for part in SECRET_NAME_PARTS)
+
+
+def _spellings(secret: str) -> set[str]:
+    """The forms a secret takes once written into JSON, a URL, HTML or XML."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        html.escape(secret, quote=True),
+        html.escape(secret, quote=False),
+        html.escape(secret, quote=True).replace("&#x27;", "&apos;"),
+    }
+    return {form for form in forms if form}
+
+
+class Redactor:
+    """Replaces secrets by ``[redacted]`` in text, headers, JSON values, URLs and whole reports.
+
+    ``secrets`` are exact values (passwords, tokens, admin credentials) known to the run; empty ones are
+    ignored. Structural rules apply whether or not any secret is given.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret:
+                forms |= _spellings(secret)
+        # Longest first, so that a secret containing another is replaced whole.
+        ordered = sorted(forms, key=lambda s: (-len(s), s))
+        self._exact = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
+
+    # -- text ---------------------------------------------------------------------------------------------
+
+    def text(self, value: str) -> str:
+        """Scrub free text: known secrets, JWTs, ``name: "value"``/``name=value`` pairs, header lines."""
+        if self._exact is not None:
+            value = self._exact.sub(REDACTED, value)
+        value = _JWT.sub(REDACTED, value)
+        value = _HEADER_LINE.sub(lambda m: m.group("key") + REDACTED, value)
+        value = _QUOTED_FIELD.sub(lambda m: m.group("key") + m.group("q") + REDACTED + m.group("q"), value)
+        return _BARE_FIELD.sub(lambda m: m.group("key") + REDACTED, value)
+
+    def optional_text(self, value: str | None) -> str | None:
+        return None if value is None else self.text(value)
+
+    # -- structured values --------------------------------------------------------------------------------
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Scrub HTTP headers: credential headers lose their value (an auth scheme word is kept)."""
+        out: dict[str, str] = {}
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower in ("authorization", "proxy-authorization"):
+                scheme, _, rest = value.strip().partition(" ")
+                known = rest and scheme.lower() in AUTH_SCHEMES
+                out[self.text(name)] = f"{scheme} {REDACTED}" if known else REDACTED
+            elif lower in SECRET_HEADERS or _secret_name(lower):
+                out[self.text(name)] = REDACTED
+            else:
+                out[self.text(name)] = self.text(value)
+        return out
+
+    def json_value(self, value: Any) -> Any:
+        """Scrub a decoded JSON value: secret-named fields and private JWK members lose their value."""
+        if isinstance(value, dict):
+            is_jwk = "kty" in value
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                skey = str(key)
+                if _secret_name(skey) or (is_jwk and skey in PRIVATE_JWK_MEMBERS):
+                    out[self.text(skey)] = REDACTED
+                else:
+                    out[self.text(skey)] = self.json_value(item)
+            return out
+        if isinstance(value, list):
+            return [self.json_value(item) for item in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+    def body(self, body: str | None) -> str | None:
+        """Scrub an HTTP body: structurally when it is JSON, as text otherwise (or as well)."""
+        if body is None:
+            return None
+        stripped = body.lstrip()
+        if stripped[:1] in ("{", "["):
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                pass
+            else:
+                scrubbed = self.json_value(decoded)
+                if scrubbed != decoded:
+                    body = json.dumps(scrubbed, ensure_ascii=False)
+        return self.text(body)
+
+    def url(self, url: str) -> str:
+        """Scrub a URL: a password in the userinfo, secret-named query parameters, then as text."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.text(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user, sep, _password = userinfo.partition(":")
+            netloc = f"{user}{sep}{REDACTED if sep else ''}@{hostport}"
+        rebuilt = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return self.text(rebuilt)
+
+    # -- the model ----------------------------------------------------------------------------------------
+
+    def exchange(self, exchange: Exchange) -> Exchange:
+        return replace(
+            exchange,
+            method=self.text(exchange.method),
+            url=self.url(exchange.url),
+            request_headers=self.headers(exchange.request_headers),
+            request_body=self.body(exchange.request_body),
+            response_headers=self.headers(exchange.response_headers),
+            response_body=self.body(exchange.response_body),
+        )
+
+    def result(self, result: TestResult) -> TestResult:
+        return replace(
+            result,
+            test_id=self.text(result.test_id),
+            target=self.text(result.target),
+            requirement_ids=[self.text(r) for r in result.requirement_ids],
+            level=self.text(result.level),
+            message=self.text(result.message),
+            evidence=[self.exchange(e) for e in result.evidence],
+            seed=self.optional_text(result.seed),
+        )
+
+    def target(self, target: TargetInfo) -> TargetInfo:
+        return replace(
+            target,
+            name=self.text(target.name),
+            implementation=self.text(target.implementation),
+            version=self.text(target.version),
+            roles=[self.text(r) for r in target.roles],
+            launcher=self.text(target.launcher),
+            capabilities=[self.text(c) for c in target.capabilities],
+            status=self.text(target.status),
+            reason=self.optional_text(target.reason),
+        )
+
+    def requirement(self, req: RequirementInfo) -> RequirementInfo:
+        return replace(
+            req,
+            id=self.text(req.id),
+            level=self.text(req.level),
+            area=self.text(req.area),
+            statement=self.text(req.statement),
+            spec_ref=self.text(req.spec_ref),
+            applies_to=[self.text(a) for a in req.applies_to],
+            deviations=[self.text(d) for d in req.deviations],
+            tests=[self.text(t) for t in req.tests],
+        )
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Scrub the run's environment: a variable named like a secret loses its value."""
+        return {self.text(k): REDACTED if _secret_name(k) else self.text(v) for k, v in env.items()}
+
+    def report(self, report: RunReport) -> RunReport:
+        """A scrubbed copy of the whole report; the original is left untouched."""
+        return replace(
+            report,
+            atcheck_version=self.text(report.atcheck_version),
+            run_id=self.text(report.run_id),
+            started_at=self.text(report.started_at),
+            finished_at=self.text(report.finished_at),
+            targets=[self.target(t) for t in report.targets],
+            requirements=[self.requirement(r) for r in report.requirements],
+            results=[self.result(r) for r in report.results],
+            environment=self.environment(report.environment),
+        )
