@@ -1,0 +1,97 @@
+"""The images atcheck builds, as data: what goes into each, and which versions its tag names.
+
+A recipe's image copies trees that setup scripts already installed on the host (Node 22, node_modules) into
+the Debian base, *at the same absolute paths*. Why the same paths: a service's ``[service.container]`` command
+can then use the very placeholders its ``[service.process]`` command uses (``{tool:node22}``,
+``{implementations}``...), rendered identically inside and outside the container; the paths are part of the
+image's input hash, so a checkout at another path simply gets its own image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from atcheck.paths import project_root
+
+#: The Debian release and debootstrap variant of the base image.
+BASE_SUITE = "bookworm"
+BASE_VARIANT = "minbase"
+BASE_REPOSITORY = "atcheck/base"
+#: Bump when the way the base is made changes (packages removed after debootstrap, etc.).
+BASE_RECIPE_REVISION = "1"
+
+
+@dataclass(frozen=True)
+class TreeInput:
+    """A host file or directory copied into the image at the same path.
+
+    Exactly one of ``tool`` (a tool name from :mod:`atcheck.targets.tools`, resolved by its setup script) and
+    ``checkout_path`` (relative to the checkout) is set. ``exclude`` names directories skipped at any depth.
+    """
+
+    tool: str | None = None
+    checkout_path: str | None = None
+    exclude: tuple[str, ...] = ()
+    optional: bool = False  # a checkout path that may not exist yet
+
+
+@dataclass(frozen=True)
+class VersionLabel:
+    """A version to show in the tag: ``label`` plus the ``version`` of a package.json below a tool's tree."""
+
+    label: str
+    tool: str
+    package_json: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One image: its Dockerfile folder under ``containers/``, its inputs and the versions its tag names."""
+
+    name: str
+    description: str
+    inputs: tuple[TreeInput, ...]
+    versions: tuple[VersionLabel, ...] = ()
+    #: Build args filled with tool paths, e.g. NODE -> the node22 binary.
+    tool_args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def repository(self) -> str:
+        return f"atcheck/{self.name}"
+
+    @property
+    def folder(self) -> Path:
+        return project_root() / "containers" / self.name
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            name="reference",
+            description="Bluesky's TypeScript PDS (@atproto/pds) and PLC (@did-plc/server) on Node 22",
+            inputs=(
+                TreeInput(tool="node22"),
+                TreeInput(tool="reference_dir"),
+                # atcheck's start scripts for the reference (node_modules come from reference_dir).
+                TreeInput(
+                    checkout_path="implementations/reference", exclude=("node_modules",), optional=True
+                ),
+            ),
+            versions=(
+                VersionLabel("pds", "reference_dir", "node_modules/@atproto/pds/package.json"),
+                VersionLabel("plc", "reference_dir", "node_modules/@did-plc/server/package.json"),
+            ),
+            tool_args=(("NODE", "node22"),),
+        ),
+    )
+}
+
+
+def recipe_for_image(image: str) -> Recipe | None:
+    """The recipe that makes ``image`` when it names one of ours without a tag (``atcheck/reference``)."""
+    for recipe in RECIPES.values():
+        if image == recipe.repository:
+            return recipe
+    return None
