@@ -11,7 +11,8 @@ Run as ``python fake_service.py --port N --mode MODE``. Modes:
                      ``--child-ignores-term`` the child ignores SIGTERM
 - ``die-leaving-child``  start a child that ignores SIGTERM (pid to ``--pid-file``), then exit 3
 
-Only the standard library: it runs under whatever Python the harness uses.
+``--tag T`` is ignored by the service and passed on to its child: tests find every process they caused by
+looking for T in /proc/*/cmdline. Only the standard library: it runs under whatever Python the harness uses.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class Unhealthy(Handler):
     status = 503
 
 
-def spawn_child(pid_file: str, ignore_term: bool) -> None:
-    child = subprocess.Popen([sys.executable, "-c", CHILD_CODE, "ignore" if ignore_term else "obey"])
+def spawn_child(pid_file: str, ignore_term: bool, tag: str) -> None:
+    child = subprocess.Popen([sys.executable, "-c", CHILD_CODE, "ignore" if ignore_term else "obey", tag])
     with open(pid_file, "w", encoding="utf-8") as out:
         out.write(str(child.pid))
     # Give the child time to install its signal handler before anyone signals the group.
@@ -74,6 +75,7 @@ def main() -> int:
     parser.add_argument("--mode", default="healthy")
     parser.add_argument("--pid-file")
     parser.add_argument("--child-ignores-term", action="store_true")
+    parser.add_argument("--tag", default="")
     args = parser.parse_args()
     print(f"fake service starting: mode={args.mode} port={args.port}", flush=True)
 
@@ -81,7 +83,7 @@ def main() -> int:
         print("fatal: cannot open the database at /nonexistent (fake)", file=sys.stderr, flush=True)
         return 3
     if args.mode == "die-leaving-child":
-        spawn_child(args.pid_file, ignore_term=True)
+        spawn_child(args.pid_file, ignore_term=True, tag=args.tag)
         print("fatal: leaving a child behind (fake)", file=sys.stderr, flush=True)
         return 3
     if args.mode == "never-ready":
@@ -90,7 +92,7 @@ def main() -> int:
     if args.mode == "ignore-term":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if args.mode == "spawn-child":
-        spawn_child(args.pid_file, ignore_term=args.child_ignores_term)
+        spawn_child(args.pid_file, ignore_term=args.child_ignores_term, tag=args.tag)
 
     handler = Unhealthy if args.mode == "unhealthy" else Handler
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
