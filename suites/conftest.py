@@ -1,0 +1,107 @@
+"""What every conformance suite shares: Hypothesis settings, one account per module, identity look-ups.
+
+Suites run against real servers, so property-based tests get few examples, no deadline (a PDS write takes
+milliseconds to seconds) and no example database (nothing is written into the user's working directory).
+With ``CI`` or ``ATCHECK_DERANDOMIZE`` set, examples are derandomized so that two CI runs send the same
+requests and a report differs only when a server's behaviour does.
+
+Test modules cannot import this file (pytest loads it under its own name), so they reach the settings by
+profile name: ``@settings(settings.get_profile(SUITE_PROFILE_NAME))`` where the name is the string
+``"atcheck-suites"``; everything else is a fixture.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from atcheck.accounts import Account, AccountFactory
+from atcheck.checks import ConformanceFailure, expect, expect_status
+from atcheck.errors import AtcheckError
+from atcheck.pytest_plugin import TargetDidNotStart, TargetUnderTest
+from atcheck.targets.model import Role
+from atcheck.xrpc.client import XrpcClient
+
+SUITE_PROFILE_NAME = "atcheck-suites"
+DID_DOC_TYPES = frozenset({"application/did+ld+json", "application/did+json", "application/json"})
+
+
+def _derandomized() -> bool:
+    return any(
+        os.environ.get(name, "").strip() not in ("", "0", "false") for name in ("CI", "ATCHECK_DERANDOMIZE")
+    )
+
+
+settings.register_profile(
+    SUITE_PROFILE_NAME,
+    max_examples=8,
+    deadline=None,
+    database=None,
+    derandomize=_derandomized(),
+    print_blob=True,
+    # A module-scoped account and a session-scoped target are shared by every example on purpose.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def module_account(target: TargetUnderTest) -> Account:
+    """One account for a whole test module (per target), for tests that do not need a pristine repo.
+
+    Creating an account costs a PLC operation and a few hundred milliseconds; tests that only add records
+    under their own rkeys or collections can share one.
+    """
+    factory = AccountFactory(
+        target.endpoint(Role.PDS),
+        target.client(Role.PDS),
+        provisioning=target.manifest.provisioning,
+        handle_domain=target.handle_domain,
+    )
+    try:
+        return factory()
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"could not get an account on {target.name}: {exc}") from None
+
+
+def atproto_signing_key(doc: dict[str, Any], did: str) -> str:
+    """The ``publicKeyMultibase`` of the DID document's ``#atproto`` Multikey (the first matching entry)."""
+    methods = doc.get("verificationMethod")
+    if not isinstance(methods, list):
+        raise ConformanceFailure("a verificationMethod list in the DID document", doc)
+    for method in methods:
+        if not isinstance(method, dict):
+            continue
+        ident = method.get("id")
+        if isinstance(ident, str) and ident in ("#atproto", f"{did}#atproto"):
+            key = method.get("publicKeyMultibase")
+            if not isinstance(key, str):
+                raise ConformanceFailure("a publicKeyMultibase string on the #atproto key", method)
+            return key
+    raise ConformanceFailure("a verificationMethod with id #atproto in the DID document", methods)
+
+
+@pytest.fixture
+def did_document(plc: XrpcClient) -> Callable[[str], dict[str, Any]]:
+    """Resolve a did:plc at the run's PLC directory: ``GET /<did>`` must give the DID document."""
+
+    def resolve(did: str) -> dict[str, Any]:
+        expect(did.startswith("did:plc:"), "a did:plc (the target declares identity.plc)", did)
+        resp = plc.get(f"/{did}")
+        expect_status(resp, 200)
+        # The PLC serves application/did+ld+json or application/json; either is JSON.
+        expect(
+            resp.content_type in DID_DOC_TYPES,
+            f"Content-Type one of {sorted(DID_DOC_TYPES)}",
+            resp.content_type,
+            resp,
+        )
+        doc = resp.json()
+        if not isinstance(doc, dict):
+            raise ConformanceFailure("a DID document (a JSON object)", doc, resp)
+        return doc
+
+    return resolve

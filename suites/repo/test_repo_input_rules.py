@@ -1,0 +1,190 @@
+"""What a PDS must refuse on write: bad record keys and collections, and records outside the data model.
+
+Spec: https://atproto.com/specs/record-key, https://atproto.com/specs/nsid, https://atproto.com/specs/data-model,
+https://atproto.com/specs/repository (repository paths). A refusal is a 4xx XRPC error; a 2xx means the server
+stored something the protocol does not allow, and a 5xx means it did not check.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from itertools import count
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atcheck.accounts import Account
+from atcheck.checks import expect_equal, expect_error, expect_ok
+from atcheck.oracle.cid import cid_for_record
+from atcheck.syntax import is_valid_record_key
+from atcheck.xrpc.client import XrpcResponse
+
+COLLECTION = "com.example.atcheck.rules"
+SUITE = settings.get_profile("atcheck-suites")
+RKEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:~-"
+_serial = count()
+
+
+def note(text: str, collection: str = COLLECTION) -> dict[str, Any]:
+    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
+
+
+def put_raw(
+    account: Account, rkey: str, record: Any, collection: str = COLLECTION, **extra: Any
+) -> XrpcResponse:
+    body = {"repo": account.did, "collection": collection, "rkey": rkey, "record": record, **extra}
+    return account.client.procedure("com.atproto.repo.putRecord", body)
+
+
+def put_json_text(account: Account, record_json: str) -> XrpcResponse:
+    """putRecord whose ``record`` is given as literal JSON text (to send numbers Python would not write)."""
+    rkey = f"lit{next(_serial)}{secrets.token_hex(3)}"
+    head = json.dumps({"repo": account.did, "collection": COLLECTION, "rkey": rkey, "validate": False})
+    raw = head[:-1] + f', "record": {record_json}}}'
+    return account.client.procedure(
+        "com.atproto.repo.putRecord", data=raw.encode(), content_type="application/json"
+    )
+
+
+def expect_refused(resp: XrpcResponse) -> None:
+    expect_error(resp, (400, 413))
+
+
+# -- record keys -----------------------------------------------------------------------------------------
+
+_valid_rkeys = st.text(st.sampled_from(RKEY_ALPHABET), min_size=1, max_size=64).filter(
+    lambda k: k not in (".", "..")
+)
+_bad_chars = st.characters(codec="utf-8").filter(lambda c: c not in RKEY_ALPHABET)
+_invalid_rkeys = st.one_of(
+    st.sampled_from([".", "..", ""]),
+    st.text(st.sampled_from(RKEY_ALPHABET), min_size=513, max_size=520),
+    st.tuples(
+        st.text(st.sampled_from(RKEY_ALPHABET), max_size=8),
+        _bad_chars,
+        st.text(st.sampled_from(RKEY_ALPHABET), max_size=8),
+    ).map("".join),
+)
+
+
+@pytest.mark.requirement("SYN-RKEY-01")
+@pytest.mark.needs("repo.write", "repo.read")
+@settings(SUITE, max_examples=8)
+@given(rkey=_valid_rkeys)
+def test_any_valid_record_key_is_accepted(module_account: Account, rkey: str) -> None:
+    record = note(f"key {rkey}")
+    expect_ok(put_raw(module_account, rkey, record))
+    resp = module_account.client.query(
+        "com.atproto.repo.getRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
+    )
+    expect_equal(
+        expect_ok(resp).get("cid"), cid_for_record(record), f"the cid of the record at rkey {rkey!r}", resp
+    )
+
+
+@pytest.mark.requirement("SYN-RKEY-01", "SYN-RKEY-02", "REPO-MST-01")
+@pytest.mark.needs("repo.write")
+@settings(SUITE, max_examples=12)
+@given(rkey=_invalid_rkeys)
+def test_invalid_record_keys_are_refused(module_account: Account, rkey: str) -> None:
+    assert not is_valid_record_key(rkey), "generator invariant: only invalid keys"
+    expect_refused(put_raw(module_account, rkey, note("must not be stored")))
+
+
+@pytest.mark.requirement("SYN-RKEY-01")
+@pytest.mark.needs("repo.write")
+def test_record_key_length_boundary(module_account: Account) -> None:
+    """512 characters is the longest record key; 513 is refused."""
+    longest = ("k" + secrets.token_hex(8) + "x" * 512)[:512]
+    expect_ok(put_raw(module_account, longest, note("longest key")))
+    expect_refused(put_raw(module_account, longest + "y", note("one too long")))
+
+
+@pytest.mark.requirement("REPO-MST-01", "SYN-RKEY-01")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize(
+    "rkey", ["a/b", "/lead", "trail/"], ids=["three-segments", "leading-slash", "trailing-slash"]
+)
+def test_record_keys_cannot_add_path_segments(module_account: Account, rkey: str) -> None:
+    expect_refused(put_raw(module_account, rkey, note("path injection")))
+
+
+# -- collections -------------------------------------------------------------------------------------------
+
+_BAD_COLLECTIONS = {
+    "no-dots": "notannsid",
+    "two-segments": "com.example",
+    "empty-segment": "com..example.thing",
+    "hyphen-in-name": "com.example.foo-bar",
+    "leading-digit-name": "com.example.3things",
+    "slash": "com.example/thing.x",
+    "trailing-dot": "com.example.thing.",
+}
+
+
+@pytest.mark.requirement("SYN-NSID-01", "SYN-NSID-02", "SYN-NSID-03")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("case", sorted(_BAD_COLLECTIONS))
+def test_collection_must_be_an_nsid(module_account: Account, case: str) -> None:
+    collection = _BAD_COLLECTIONS[case]
+    expect_refused(
+        put_raw(module_account, f"c{secrets.token_hex(4)}", note("bad collection", collection), collection)
+    )
+
+
+@pytest.mark.requirement("LEX-VAL-14")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("type_value", ["com.example.atcheck.elsewhere", None], ids=["other-type", "no-type"])
+def test_record_type_must_equal_the_collection(module_account: Account, type_value: str | None) -> None:
+    record: dict[str, Any] = {"text": "typed wrong", "createdAt": "2026-01-01T00:00:00.000Z"}
+    if type_value is not None:
+        record["$type"] = type_value
+    expect_refused(put_raw(module_account, f"t{secrets.token_hex(4)}", record))
+
+
+# -- data model --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("DM-TYPE-02")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("number", ["1.5", "-0.25", "2.5e-3"])
+def test_floats_are_refused(module_account: Account, number: str) -> None:
+    """Floats are not in the data model. (Integer-valued ``1.0`` is tolerated by the official vectors.)"""
+    expect_refused(put_json_text(module_account, f'{{"$type": "{COLLECTION}", "n": {number}}}'))
+
+
+@pytest.mark.requirement("DM-TYPE-03")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("number", ["9223372036854775808", "-9223372036854775809"], ids=["2^63", "-2^63-1"])
+def test_integers_beyond_64_bits_are_refused(module_account: Account, number: str) -> None:
+    expect_refused(put_json_text(module_account, f'{{"$type": "{COLLECTION}", "n": {number}}}'))
+
+
+_MALFORMED = {
+    "link-not-a-string": {"$link": 123},
+    "link-bogus-cid": {"$link": "not-a-cid"},
+    "link-extra-key": {"$link": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm", "extra": 1},
+    "bytes-not-base64": {"$bytes": "%%% not base64 %%%"},
+    "bytes-extra-key": {"$bytes": "aGVsbG8=", "extra": 1},
+}
+
+
+@pytest.mark.requirement("DM-VAL-01", "DM-JSON-01", "DM-JSON-02")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("case", sorted(_MALFORMED))
+def test_malformed_special_objects_are_refused_even_without_validation(
+    module_account: Account, case: str
+) -> None:
+    """``$link``/``$bytes`` objects are data-model types, checked at any depth even with validate=false."""
+    record = {"$type": COLLECTION, "outer": {"inner": [_MALFORMED[case]]}}
+    expect_refused(put_raw(module_account, f"m{secrets.token_hex(4)}", record, validate=False))
+
+
+@pytest.mark.requirement("DM-SIZE-01")
+@pytest.mark.needs("repo.write")
+def test_a_record_over_one_megabyte_is_refused(module_account: Account) -> None:
+    record = {"$type": COLLECTION, "blob": "x" * 1_100_000}
+    expect_refused(put_raw(module_account, f"big{secrets.token_hex(4)}", record))

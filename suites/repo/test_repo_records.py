@@ -1,0 +1,415 @@
+"""Record writes and reads (com.atproto.repo.*): what goes in comes out, under the CID the data model says.
+
+Spec: https://atproto.com/specs/repository and https://atproto.com/specs/data-model. Every CID a server
+returns for a record is compared with atcheck's own computation (DRISL-CBOR of the record, CIDv1 dag-cbor
+sha-256), so a server that hashes a different encoding, or reports a CID for something other than what it
+stored, fails.
+
+Records use an unknown Lexicon (``com.example.atcheck.*``) so that servers store them optimistically, without
+app-level validation, and any data-model value can be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from itertools import count
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atcheck.accounts import Account
+from atcheck.checks import (
+    ConformanceFailure,
+    expect,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    expect_status,
+    expect_valid,
+)
+from atcheck.oracle.cid import cid_for_record
+from atcheck.schema.registry import lexicon_schema
+from atcheck.syntax import is_valid_tid
+from atcheck.xrpc.client import XrpcResponse
+
+COLLECTION = "com.example.atcheck.record"
+OTHER_COLLECTION = "com.example.atcheck.other"
+SUITE = settings.get_profile("atcheck-suites")
+_serial = count()
+
+
+def note(text: str, collection: str = COLLECTION) -> dict[str, Any]:
+    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
+
+
+def new_rkey(prefix: str = "r") -> str:
+    return f"{prefix}{next(_serial)}{secrets.token_hex(3)}"
+
+
+def uri_of(account: Account, rkey: str, collection: str = COLLECTION) -> str:
+    return f"at://{account.did}/{collection}/{rkey}"
+
+
+def put(account: Account, rkey: str, record: dict[str, Any], collection: str = COLLECTION) -> dict[str, Any]:
+    resp = account.client.procedure(
+        "com.atproto.repo.putRecord",
+        {"repo": account.did, "collection": collection, "rkey": rkey, "record": record},
+    )
+    return expect_ok(resp)
+
+
+def get(account: Account, rkey: str, collection: str = COLLECTION) -> XrpcResponse:
+    return account.client.query(
+        "com.atproto.repo.getRecord", {"repo": account.did, "collection": collection, "rkey": rkey}
+    )
+
+
+def expect_stored(account: Account, rkey: str, record: dict[str, Any], collection: str = COLLECTION) -> None:
+    """getRecord returns exactly ``record``, at its URI, under the oracle's CID."""
+    resp = get(account, rkey, collection)
+    got = expect_ok(resp)
+    expect_equal(got.get("uri"), uri_of(account, rkey, collection), "getRecord's uri", resp)
+    expect_equal(got.get("value"), record, "the stored record value", resp)
+    expect_equal(got.get("cid"), cid_for_record(record), "getRecord's cid (DAG-CBOR CID of the record)", resp)
+
+
+def expect_absent(account: Account, rkey: str, collection: str = COLLECTION) -> dict[str, Any]:
+    """getRecord for a record that does not exist: RecordNotFound."""
+    return expect_error(get(account, rkey, collection), (400, 404), "RecordNotFound")
+
+
+# -- create / get / put / delete ------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("REPO-REC-01", "SYN-URI-07", "XRPC-HTTP-08")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_create_record_returns_uri_and_cid_of_the_stored_record(module_account: Account) -> None:
+    record = note("hello from atcheck")
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord",
+        {"repo": module_account.did, "collection": COLLECTION, "record": record},
+    )
+    got = expect_ok(resp)
+    expect_valid(
+        got, lexicon_schema("com.atproto.repo.createRecord", "output"), "the createRecord output", resp
+    )
+    expect_equal(got["cid"], cid_for_record(record), "createRecord's cid (DAG-CBOR CID of the record)", resp)
+    prefix = f"at://{module_account.did}/{COLLECTION}/"
+    expect(got["uri"].startswith(prefix), f"a record URI starting {prefix}", got["uri"], resp)
+    rkey = got["uri"][len(prefix) :]
+    expect_stored(module_account, rkey, record)
+
+
+@pytest.mark.requirement("SYN-TID-01", "SYN-TID-04")
+@pytest.mark.needs("repo.write")
+def test_generated_record_keys_are_increasing_tids(module_account: Account) -> None:
+    """Without an rkey, createRecord picks one; for a TID-keyed record that is a fresh TID, never repeated."""
+    rkeys = []
+    for i in range(3):
+        resp = module_account.client.procedure(
+            "com.atproto.repo.createRecord",
+            {
+                "repo": module_account.did,
+                "collection": OTHER_COLLECTION,
+                "record": note(f"n{i}", OTHER_COLLECTION),
+            },
+        )
+        rkeys.append(expect_ok(resp)["uri"].rsplit("/", 1)[-1])
+    for rkey in rkeys:
+        expect(is_valid_tid(rkey), "a generated record key that is a TID", rkey)
+    expect(
+        rkeys == sorted(rkeys) and len(set(rkeys)) == len(rkeys), "strictly increasing generated TIDs", rkeys
+    )
+
+
+@pytest.mark.requirement("SYN-ATID-01")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_get_record_accepts_handle_or_did(module_account: Account) -> None:
+    rkey = new_rkey("atid")
+    put(module_account, rkey, note("by handle"))
+    params = {"collection": COLLECTION, "rkey": rkey}
+    by_did = expect_ok(
+        module_account.client.query("com.atproto.repo.getRecord", {"repo": module_account.did, **params})
+    )
+    resp = module_account.client.query(
+        "com.atproto.repo.getRecord", {"repo": module_account.handle, **params}
+    )
+    expect_equal(expect_ok(resp), by_did, "getRecord by handle (same as by DID)", resp)
+
+
+@pytest.mark.requirement("REPO-REC-01")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_put_record_creates_then_updates(module_account: Account) -> None:
+    rkey = new_rkey("put")
+    first, second = note("first version"), note("second version")
+    got = put(module_account, rkey, first)
+    expect_equal(got.get("cid"), cid_for_record(first), "putRecord's cid for the created record")
+    expect_stored(module_account, rkey, first)
+    got = put(module_account, rkey, second)
+    expect_equal(got.get("cid"), cid_for_record(second), "putRecord's cid for the updated record")
+    expect_stored(module_account, rkey, second)
+
+
+@pytest.mark.requirement("REPO-REC-02", "ACCT-12", "XRPC-ERR-02")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_deleted_record_is_gone_like_one_that_never_was(module_account: Account) -> None:
+    rkey = new_rkey("del")
+    put(module_account, rkey, note("short-lived"))
+    resp = module_account.client.procedure(
+        "com.atproto.repo.deleteRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
+    )
+    expect_status(resp, 200)
+    deleted = expect_absent(module_account, rkey)
+    never = expect_absent(module_account, new_rkey("never"))
+    expect_equal(
+        deleted["error"], never["error"], "the error for a deleted record (same as for a never-written one)"
+    )
+
+
+@pytest.mark.requirement("SYN-RKEY-03")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_record_keys_are_case_sensitive(module_account: Account) -> None:
+    stem = new_rkey("case")
+    lower, upper = note("lower"), note("upper")
+    put(module_account, stem + "abc", lower)
+    put(module_account, stem + "ABC", upper)
+    expect_stored(module_account, stem + "abc", lower)
+    expect_stored(module_account, stem + "ABC", upper)
+
+
+@pytest.mark.requirement("SYN-RKEY-05")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_same_rkey_in_two_collections(module_account: Account) -> None:
+    rkey = new_rkey("two")
+    a, b = note("in one"), note("in other", OTHER_COLLECTION)
+    put(module_account, rkey, a)
+    put(module_account, rkey, b, OTHER_COLLECTION)
+    expect_stored(module_account, rkey, a)
+    expect_stored(module_account, rkey, b, OTHER_COLLECTION)
+
+
+# -- applyWrites -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("REPO-REC-01", "XRPC-HTTP-08")
+@pytest.mark.needs("repo.apply-writes", "repo.write", "repo.read")
+def test_apply_writes_creates_updates_and_deletes_in_one_call(module_account: Account) -> None:
+    keep, drop, fresh = new_rkey("aw"), new_rkey("aw"), new_rkey("aw")
+    put(module_account, keep, note("before"))
+    put(module_account, drop, note("doomed"))
+    created, updated = note("created by applyWrites"), note("updated by applyWrites")
+    writes = [
+        {
+            "$type": "com.atproto.repo.applyWrites#create",
+            "collection": COLLECTION,
+            "rkey": fresh,
+            "value": created,
+        },
+        {
+            "$type": "com.atproto.repo.applyWrites#update",
+            "collection": COLLECTION,
+            "rkey": keep,
+            "value": updated,
+        },
+        {"$type": "com.atproto.repo.applyWrites#delete", "collection": COLLECTION, "rkey": drop},
+    ]
+    resp = module_account.client.procedure(
+        "com.atproto.repo.applyWrites", {"repo": module_account.did, "writes": writes}
+    )
+    got = expect_ok(resp)
+    expect_valid(
+        got, lexicon_schema("com.atproto.repo.applyWrites", "output"), "the applyWrites output", resp
+    )
+    results = got.get("results")
+    if isinstance(results, list):  # optional in the Lexicon; when present, one per write, in order
+        expect_equal(len(results), 3, "the number of applyWrites results", resp)
+        expect_equal(results[0].get("cid"), cid_for_record(created), "the create result's cid", resp)
+        expect_equal(results[1].get("cid"), cid_for_record(updated), "the update result's cid", resp)
+        expect_equal(results[0].get("uri"), uri_of(module_account, fresh), "the create result's uri", resp)
+    expect_stored(module_account, fresh, created)
+    expect_stored(module_account, keep, updated)
+    expect_absent(module_account, drop)
+
+
+# -- property: any data-model record round-trips under the oracle's CID ------------------------------------
+
+_keys = st.text(st.characters(codec="utf-8"), min_size=1, max_size=10).filter(lambda k: not k.startswith("$"))
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text(st.characters(codec="utf-8"), max_size=30)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=12,
+)
+records = st.dictionaries(_keys, _values, max_size=6).map(lambda fields: {**fields, "$type": COLLECTION})
+
+
+@pytest.mark.requirement("REPO-REC-01", "DM-TYPE-06", "DM-TYPE-04")
+@pytest.mark.needs("repo.write", "repo.read")
+@settings(SUITE, max_examples=8)
+@given(record=records)
+def test_any_data_model_record_round_trips_with_the_oracle_cid(
+    module_account: Account, record: dict[str, Any]
+) -> None:
+    """putRecord then getRecord gives back the same value (nulls, empty containers, unicode kept) and CID."""
+    rkey = new_rkey("pbt")
+    got = put(module_account, rkey, record)
+    expect_equal(got.get("cid"), cid_for_record(record), "putRecord's cid (DAG-CBOR CID of the record)")
+    expect_stored(module_account, rkey, record)
+
+
+@pytest.mark.requirement("DM-JSON-03", "REPO-REC-01")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_json_key_order_and_whitespace_do_not_change_the_cid(module_account: Account) -> None:
+    """JSON is not canonical: the same record sent with its keys in another order hashes the same."""
+    record = {"$type": COLLECTION, "zeta": 1, "alpha": {"b": [1, 2], "a": None}, "mid": "x", "aa": True}
+    reordered = dict(reversed(list(record.items())))
+    for variant in (record, reordered):
+        rkey = new_rkey("order")
+        body = {"record": variant, "rkey": rkey, "collection": COLLECTION, "repo": module_account.did}
+        raw = json.dumps(body, indent=3, separators=(" ,", " :  ")).encode()
+        resp = module_account.client.procedure(
+            "com.atproto.repo.putRecord", data=raw, content_type="application/json"
+        )
+        got = expect_ok(resp)
+        expect_equal(
+            got.get("cid"), cid_for_record(record), "putRecord's cid, whatever the JSON key order", resp
+        )
+
+
+# -- swaps: compare-and-swap on commit and record --------------------------------------------------------
+
+
+def latest_commit(account: Account) -> str:
+    resp = account.client.query("com.atproto.sync.getLatestCommit", {"did": account.did})
+    cid = expect_ok(resp).get("cid")
+    if not isinstance(cid, str):
+        raise ConformanceFailure("a commit cid string from getLatestCommit", cid, resp)
+    return cid
+
+
+@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.needs("repo.swap", "repo.write", "repo.read", "sync.latest-commit")
+def test_create_with_a_stale_swap_commit_is_invalid_swap(module_account: Account) -> None:
+    stale = latest_commit(module_account)
+    put(module_account, new_rkey("move"), note("moves the head on"))
+    rkey = new_rkey("swapc")
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord",
+        {
+            "repo": module_account.did,
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "record": note("x"),
+            "swapCommit": stale,
+        },
+    )
+    expect_error(resp, 400, "InvalidSwap")
+    expect_absent(module_account, rkey)
+
+
+@pytest.mark.requirement("XRPC-ERR-02")
+@pytest.mark.needs("repo.swap", "repo.write", "repo.read", "sync.latest-commit")
+def test_create_with_the_current_swap_commit_succeeds(module_account: Account) -> None:
+    rkey = new_rkey("swapok")
+    record = note("swap ok")
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord",
+        {
+            "repo": module_account.did,
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "record": record,
+            "swapCommit": latest_commit(module_account),
+        },
+    )
+    expect_ok(resp)
+    expect_stored(module_account, rkey, record)
+
+
+@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.needs("repo.swap", "repo.write", "repo.read")
+def test_put_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
+    rkey = new_rkey("swapr")
+    current = note("current")
+    put(module_account, rkey, current)
+    wrong = cid_for_record(note("not what is stored"))
+    resp = module_account.client.procedure(
+        "com.atproto.repo.putRecord",
+        {
+            "repo": module_account.did,
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "record": note("replacement"),
+            "swapRecord": wrong,
+        },
+    )
+    expect_error(resp, 400, "InvalidSwap")
+    expect_stored(module_account, rkey, current)
+
+
+@pytest.mark.requirement("XRPC-ERR-02")
+@pytest.mark.needs("repo.swap", "repo.write", "repo.read")
+def test_put_with_the_current_swap_record_succeeds(module_account: Account) -> None:
+    rkey = new_rkey("swaprok")
+    current, replacement = note("current"), note("replacement")
+    put(module_account, rkey, current)
+    resp = module_account.client.procedure(
+        "com.atproto.repo.putRecord",
+        {
+            "repo": module_account.did,
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "record": replacement,
+            "swapRecord": cid_for_record(current),
+        },
+    )
+    expect_ok(resp)
+    expect_stored(module_account, rkey, replacement)
+
+
+@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.needs("repo.swap", "repo.write", "repo.read")
+def test_delete_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
+    rkey = new_rkey("swapd")
+    current = note("survives")
+    put(module_account, rkey, current)
+    resp = module_account.client.procedure(
+        "com.atproto.repo.deleteRecord",
+        {
+            "repo": module_account.did,
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "swapRecord": cid_for_record(note("something else")),
+        },
+    )
+    expect_error(resp, 400, "InvalidSwap")
+    expect_stored(module_account, rkey, current)
+
+
+@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.needs("repo.swap", "repo.apply-writes", "repo.read", "sync.latest-commit")
+def test_apply_writes_with_a_stale_swap_commit_applies_nothing(module_account: Account) -> None:
+    stale = latest_commit(module_account)
+    put(module_account, new_rkey("move"), note("moves the head on"))
+    rkey = new_rkey("swapaw")
+    writes = [
+        {
+            "$type": "com.atproto.repo.applyWrites#create",
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "value": note("x"),
+        }
+    ]
+    resp = module_account.client.procedure(
+        "com.atproto.repo.applyWrites", {"repo": module_account.did, "writes": writes, "swapCommit": stale}
+    )
+    expect_error(resp, 400, "InvalidSwap")
+    expect_absent(module_account, rkey)

@@ -1,0 +1,250 @@
+"""XRPC over HTTP: the error envelope, status codes, HTTP methods, content types, auth and parameter checks.
+
+Spec: https://atproto.com/specs/xrpc (Lexicon HTTP Endpoints, Error Responses, Summary of HTTP Status Codes).
+Every error path exercised here is also checked for the envelope: a JSON object with an ``error`` name (an
+ASCII token without whitespace) and an optional string ``message``, served as ``application/json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+import pytest
+
+from atcheck.accounts import Account
+from atcheck.checks import expect, expect_content_type, expect_error, expect_ok
+from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
+
+UNKNOWN_NSID = "com.example.atcheck.doesNotExist"
+COLLECTION = "com.example.atcheck.xrpc"
+_ERROR_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no whitespace
+
+
+def expect_envelope(
+    resp: XrpcResponse, status: int | tuple[int, ...], error: str | tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """An XRPC error in full: status, ``application/json``, ``{error, message?}``, error an ASCII token."""
+    body = expect_error(resp, status, error)
+    expect_content_type(resp, "application/json")
+    name = body["error"]
+    expect(
+        bool(_ERROR_TOKEN.fullmatch(name)),
+        "the error name to be an ASCII constant without whitespace",
+        name,
+        resp,
+    )
+    return body
+
+
+def note(text: str) -> dict[str, Any]:
+    return {"$type": COLLECTION, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
+
+
+def expect_no_record(account: Account, rkey: str) -> None:
+    """A rejected write must not have been processed: the record it named does not exist."""
+    resp = account.client.query(
+        "com.atproto.repo.getRecord", {"repo": account.did, "collection": COLLECTION, "rkey": rkey}
+    )
+    expect(
+        resp.status != 200,
+        "the rejected write to have stored nothing (getRecord finds no record)",
+        resp.text,
+        resp,
+    )
+
+
+# -- unknown methods ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("XRPC-HTTP-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors")
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unknown_method_gives_404_or_501_envelope(pds: XrpcClient, method: str) -> None:
+    """An NSID the server does not implement: 501 (known, not implemented) or 404 (unsupported), as JSON."""
+    expect_envelope(_call_unknown(pds, method), (404, 501))
+
+
+@pytest.mark.requirement("XRPC-HTTP-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors")
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unknown_method_gives_404_or_501_envelope_when_authenticated(
+    module_account: Account, method: str
+) -> None:
+    """The same with a valid session: a PDS that proxies unknown NSIDs must still end in 404 or 501 here,
+    since the request names no proxy target (no ``atproto-proxy`` header)."""
+    expect_envelope(_call_unknown(module_account.client, method), (404, 501))
+
+
+def _call_unknown(client: XrpcClient, method: str) -> XrpcResponse:
+    body = b"{}" if method == "POST" else None
+    headers = {"Content-Type": "application/json"} if method == "POST" else None
+    return client.request(method, f"/xrpc/{UNKNOWN_NSID}", data=body, headers=headers)
+
+
+# -- HTTP methods ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("XRPC-HTTP-02", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "server.describe")
+def test_post_to_a_query_is_refused(pds: XrpcClient) -> None:
+    """describeServer is a query: POST must not be served as if it were GET."""
+    resp = pds.request(
+        "POST",
+        "/xrpc/com.atproto.server.describeServer",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    expect_envelope(resp, (400, 404, 405))
+
+
+@pytest.mark.requirement("XRPC-HTTP-02", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write")
+def test_get_to_a_procedure_is_refused(module_account: Account) -> None:
+    """createRecord is a procedure: GET (with the input as query parameters) must not create anything."""
+    rkey = f"get{secrets.token_hex(4)}"
+    resp = module_account.client.request(
+        "GET",
+        "/xrpc/com.atproto.repo.createRecord",
+        params={"repo": module_account.did, "collection": COLLECTION, "rkey": rkey},
+    )
+    expect_envelope(resp, (400, 404, 405))
+    expect_no_record(module_account, rkey)
+
+
+# -- content types -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("XRPC-HTTP-07")
+@pytest.mark.needs("server.describe")
+def test_json_output_is_served_as_application_json(pds: XrpcClient) -> None:
+    resp = pds.query("com.atproto.server.describeServer")
+    expect_ok(resp)  # checks the status, Content-Type application/json and a JSON object body
+
+
+@pytest.mark.requirement("XRPC-HTTP-06", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_body_with_the_wrong_content_type_is_refused(module_account: Account, content_type: str) -> None:
+    """createRecord's input encoding is application/json; a JSON body labelled otherwise is refused."""
+    rkey = f"ct{secrets.token_hex(4)}"
+    body = {
+        "repo": module_account.did,
+        "collection": COLLECTION,
+        "rkey": rkey,
+        "record": note("content type"),
+    }
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord", data=json.dumps(body).encode(), content_type=content_type
+    )
+    expect_envelope(resp, (400, 415))
+    expect_no_record(module_account, rkey)
+
+
+@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+def test_malformed_json_body_is_400(module_account: Account) -> None:
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord",
+        data=b'{"repo": "' + module_account.did.encode() + b'", ',
+        content_type="application/json",
+    )
+    expect_envelope(resp, 400)
+
+
+@pytest.mark.requirement("XRPC-HTTP-05", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+def test_input_missing_a_required_field_is_400_invalid_request(module_account: Account) -> None:
+    """createRecord without ``record`` (required by its Lexicon) is an invalid request; nothing is written."""
+    rkey = f"nr{secrets.token_hex(4)}"
+    resp = module_account.client.procedure(
+        "com.atproto.repo.createRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
+    )
+    expect_envelope(resp, 400, "InvalidRequest")
+    expect_no_record(module_account, rkey)
+
+
+# -- authentication ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+def test_write_without_credentials_is_401(pds: XrpcClient, module_account: Account) -> None:
+    """An endpoint that needs auth, called with none: 401 ("Authentication is required for this endpoint")."""
+    rkey = f"na{secrets.token_hex(4)}"
+    body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("no auth")}
+    resp = pds.procedure("com.atproto.repo.createRecord", body)
+    expect_envelope(resp, 401)
+    expect_no_record(module_account, rkey)
+
+
+@pytest.mark.requirement("XRPC-ERR-03")
+@pytest.mark.needs("xrpc.errors", "repo.write")
+def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) -> None:
+    """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header"."""
+    body = {"repo": module_account.did, "collection": COLLECTION, "record": note("no auth")}
+    resp = pds.procedure("com.atproto.repo.createRecord", body)
+    expect_envelope(resp, 401)
+    expect(
+        "www-authenticate" in resp.headers,
+        "a WWW-Authenticate header on the 401",
+        dict(resp.headers),
+        resp,
+    )
+
+
+@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-jwt",
+        # A syntactically fine JWT (alg none) that no server issued.
+        "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJkaWQ6cGxjOmF0Y2hlY2siLCJzY29wZSI6ImNvbS5hdHByb3RvLmFjY2VzcyJ9.",
+    ],
+    ids=["garbage", "unsigned-jwt"],
+)
+def test_write_with_an_invalid_token_is_refused(pds: XrpcClient, module_account: Account, token: str) -> None:
+    """A bad bearer token is a refused request (400 invalid, or 401), never processed and never a 5xx.
+
+    The spec fixes 401 for "authentication is required" and 400 for an invalid request; it does not say
+    which of the two a present-but-invalid token is, so both pass.
+    """
+    rkey = f"bt{secrets.token_hex(4)}"
+    body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("bad token")}
+    resp = pds.with_token(token).procedure("com.atproto.repo.createRecord", body)
+    expect_envelope(resp, (400, 401))
+    expect_no_record(module_account, rkey)
+
+
+@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "account.session")
+def test_get_session_without_credentials_is_401(pds: XrpcClient) -> None:
+    expect_envelope(pds.query("com.atproto.server.getSession"), 401)
+
+
+# -- parameters --------------------------------------------------------------------------------------------
+
+_BAD_LIST_PARAMS: dict[str, dict[str, ParamValue]] = {
+    "limit-0": {"limit": 0},
+    "limit-101": {"limit": 101},
+    "limit-not-an-integer": {"limit": "ten"},
+    "reverse-not-a-boolean": {"reverse": "sometimes"},
+    "collection-missing": {"collection": None},
+    "collection-not-an-nsid": {"collection": "not an nsid"},
+    "repo-missing": {"repo": None},
+    "repo-not-an-identifier": {"repo": "not a did or handle"},
+}
+
+
+@pytest.mark.requirement("XRPC-HTTP-05", "XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.read")
+@pytest.mark.parametrize("case", sorted(_BAD_LIST_PARAMS))
+def test_params_violating_the_lexicon_are_400_invalid_request(module_account: Account, case: str) -> None:
+    """listRecords params: limit 1..100, reverse a boolean, repo an at-identifier, collection an NSID."""
+    params: dict[str, ParamValue] = {"repo": module_account.did, "collection": COLLECTION}
+    params.update(_BAD_LIST_PARAMS[case])
+    resp = module_account.client.query("com.atproto.repo.listRecords", params)
+    expect_envelope(resp, 400, "InvalidRequest")
