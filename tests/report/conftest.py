@@ -16,7 +16,9 @@ from atcheck.report.model import (
     RequirementInfo,
     RunReport,
     TargetInfo,
-    TestResult,
+)
+from atcheck.report.model import (
+    TestResult as Result,
 )
 
 PASSWORD = "hunter2-Sekr3t&<pw>"
@@ -99,9 +101,9 @@ def build_report() -> RunReport:
         f"body: {HOSTILE} | pipe * star _under_ `tick` password={PASSWORD} token {ACCESS_JWT}\x07"
     )
     results = [
-        TestResult(T_ENVELOPE, "reference", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.12),
-        TestResult(T_STATUS, "reference", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.05),
-        TestResult(
+        Result(T_ENVELOPE, "reference", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.12),
+        Result(T_STATUS, "reference", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.05),
+        Result(
             T_ENVELOPE,
             "arroba",
             ["XRPC-ERR-01", "XRPC-ERR-02"],
@@ -112,8 +114,8 @@ def build_report() -> RunReport:
             evidence=failing_evidence(),
             seed=f"hypothesis-seed-{APP_TOKEN}",
         ),
-        TestResult(T_STATUS, "arroba", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.04),
-        TestResult(
+        Result(T_STATUS, "arroba", ["XRPC-ERR-01"], "MUST", Outcome.PASSED, duration_s=0.04),
+        Result(
             T_SHOULD,
             "reference",
             ["XRPC-ERR-02"],
@@ -121,7 +123,7 @@ def build_report() -> RunReport:
             Outcome.SKIPPED,
             message="target does not declare capability 'humanMessages'",
         ),
-        TestResult(
+        Result(
             T_SHOULD,
             "arroba",
             ["XRPC-ERR-02"],
@@ -129,8 +131,8 @@ def build_report() -> RunReport:
             Outcome.ERROR,
             message=f"connection reset by peer; Authorization: Bearer {ACCESS_JWT}",
         ),
-        TestResult(T_CREATE, "reference", ["REPO-CID-01"], "MUST", Outcome.PASSED, duration_s=1.5),
-        TestResult(
+        Result(T_CREATE, "reference", ["REPO-CID-01"], "MUST", Outcome.PASSED, duration_s=1.5),
+        Result(
             T_CREATE,
             "arroba",
             ["REPO-CID-01"],
@@ -139,7 +141,7 @@ def build_report() -> RunReport:
             message=f"server crashed: {{'password': '{PASSWORD}'}}",
             evidence=failing_evidence()[1:],
         ),
-        TestResult(T_SYNTAX, "arroba", ["SYN-TID-01"], "MAY", Outcome.PASSED),
+        Result(T_SYNTAX, "arroba", ["SYN-TID-01"], "MAY", Outcome.PASSED),
     ]
     return RunReport(
         atcheck_version="0.1.0",

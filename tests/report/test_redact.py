@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from atcheck.report.model import RunReport
+from atcheck.report.model import Outcome, RunReport
 from atcheck.report.redact import REDACTED, Redactor
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcDEF_-123"
@@ -136,3 +136,30 @@ def test_report_copy_is_scrubbed_and_original_untouched(
     assert [t.name for t in clean.targets] == [t.name for t in report.targets]
     assert [r.test_id for r in clean.results] == [r.test_id for r in report.results]
     assert [r.outcome for r in clean.results] == [r.outcome for r in report.results]
+
+
+def test_fields_added_to_the_model_later_are_scrubbed_too() -> None:
+    """Redaction is by type, not by a list of fields: a new string field cannot leak by default."""
+    from dataclasses import dataclass, field
+
+    from atcheck.report.model import TestResult as Result
+
+    @dataclass
+    class Annotated(Result):
+        note: str = ""
+        extra: dict[str, str] = field(default_factory=dict)
+
+    result = Annotated(
+        "t",
+        "a",
+        [],
+        "MUST",
+        Outcome.FAILED,
+        note="pw is s3cr3t-value",
+        extra={"password": "x", "k": "s3cr3t-value"},
+    )
+    clean = Redactor(["s3cr3t-value"]).result(result)
+    assert isinstance(clean, Annotated)
+    assert clean.note == f"pw is {REDACTED}"
+    assert clean.extra == {"password": REDACTED, "k": REDACTED}
+    assert clean.outcome is Outcome.FAILED

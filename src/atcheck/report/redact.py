@@ -28,8 +28,9 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import fields, is_dataclass, replace
+from enum import Enum
+from typing import Any, cast
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 from atcheck.report.model import Exchange, RequirementInfo, RunReport, TargetInfo, TestResult
@@ -200,54 +201,44 @@ class Redactor:
 
     # -- the model ----------------------------------------------------------------------------------------
 
+    def model(self, value: Any, name: str | None = None) -> Any:
+        """Scrub any part of the report model, field by field, into a copy.
+
+        Generic on purpose: a field someone adds to the model later is scrubbed like its neighbours (by its
+        type, or by its name for URLs, headers, bodies and the environment) instead of leaking by default.
+        """
+        if is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self.model(getattr(value, f.name), f.name) for f in fields(value) if f.init}
+            return replace(value, **changes)
+        if value is None or isinstance(value, Enum | bool | int | float):
+            return value
+        if name in ("url",) and isinstance(value, str):
+            return self.url(value)
+        if name in ("request_headers", "response_headers") and isinstance(value, Mapping):
+            return self.headers(value)
+        if name in ("request_body", "response_body") and isinstance(value, str):
+            return self.body(value)
+        if name == "environment" and isinstance(value, Mapping):
+            return self.environment(value)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self.model(item) for item in value)
+        if isinstance(value, Mapping):
+            return self.json_value(dict(value))
+        return value
+
     def exchange(self, exchange: Exchange) -> Exchange:
-        return replace(
-            exchange,
-            method=self.text(exchange.method),
-            url=self.url(exchange.url),
-            request_headers=self.headers(exchange.request_headers),
-            request_body=self.body(exchange.request_body),
-            response_headers=self.headers(exchange.response_headers),
-            response_body=self.body(exchange.response_body),
-        )
+        return cast(Exchange, self.model(exchange))
 
     def result(self, result: TestResult) -> TestResult:
-        return replace(
-            result,
-            test_id=self.text(result.test_id),
-            target=self.text(result.target),
-            requirement_ids=[self.text(r) for r in result.requirement_ids],
-            level=self.text(result.level),
-            message=self.text(result.message),
-            evidence=[self.exchange(e) for e in result.evidence],
-            seed=self.optional_text(result.seed),
-        )
+        return cast(TestResult, self.model(result))
 
     def target(self, target: TargetInfo) -> TargetInfo:
-        return replace(
-            target,
-            name=self.text(target.name),
-            implementation=self.text(target.implementation),
-            version=self.text(target.version),
-            roles=[self.text(r) for r in target.roles],
-            launcher=self.text(target.launcher),
-            capabilities=[self.text(c) for c in target.capabilities],
-            status=self.text(target.status),
-            reason=self.optional_text(target.reason),
-        )
+        return cast(TargetInfo, self.model(target))
 
     def requirement(self, req: RequirementInfo) -> RequirementInfo:
-        return replace(
-            req,
-            id=self.text(req.id),
-            level=self.text(req.level),
-            area=self.text(req.area),
-            statement=self.text(req.statement),
-            spec_ref=self.text(req.spec_ref),
-            applies_to=[self.text(a) for a in req.applies_to],
-            deviations=[self.text(d) for d in req.deviations],
-            tests=[self.text(t) for t in req.tests],
-        )
+        return cast(RequirementInfo, self.model(req))
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         """Scrub the run's environment: a variable named like a secret loses its value."""
@@ -255,14 +246,4 @@ class Redactor:
 
     def report(self, report: RunReport) -> RunReport:
         """A scrubbed copy of the whole report; the original is left untouched."""
-        return replace(
-            report,
-            atcheck_version=self.text(report.atcheck_version),
-            run_id=self.text(report.run_id),
-            started_at=self.text(report.started_at),
-            finished_at=self.text(report.finished_at),
-            targets=[self.target(t) for t in report.targets],
-            requirements=[self.requirement(r) for r in report.requirements],
-            results=[self.result(r) for r in report.results],
-            environment=self.environment(report.environment),
-        )
+        return cast(RunReport, self.model(report))
