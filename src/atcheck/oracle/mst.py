@@ -1,0 +1,310 @@
+"""The repository Merkle Search Tree: node checks, an in-order walk, key lookup with proofs, and a builder.
+
+The MST is deterministic: one set of (key, record CID) pairs has exactly one tree, hence one root CID. A
+node is ``{"e": [{"p", "k", "v", "t"}...], "l": link | null}``. The walk checks, node by node, everything
+that makes the shape unique, so a deviation is reported where it happens rather than as a root mismatch:
+
+- node and entry maps have exactly their fields, with ``l`` and ``t`` present even when null;
+- keys are valid repo paths (``<nsid>/<rkey>``) and strictly increasing across the whole tree;
+- prefix compression is exact: ``p`` is the length of the prefix shared with the previous key in the node
+  (0 for the first entry), ``k`` the rest;
+- every key's height (leading zero bits of its SHA-256, counted in 2-bit steps) equals its node's height,
+  and each subtree link goes down exactly one level;
+- no empty nodes, except the single empty root of an empty repo and empty intermediate nodes that lead to
+  entries; the root is never an empty node that only points down;
+- links between nodes are blessed dag-cbor CIDs.
+
+:func:`build_mst` recomputes the tree from the records, independently of any implementation's nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from atcheck.oracle.cbor import Value, decode_strict, encode
+from atcheck.oracle.cid import CID, DAG_CBOR, compute_cid
+from atcheck.oracle.errors import OracleError
+from atcheck.syntax import SyntaxViolation, check_nsid, check_record_key
+
+__all__ = [
+    "MstNode",
+    "MstWalk",
+    "build_mst",
+    "check_repo_path",
+    "common_prefix_len",
+    "decode_node",
+    "find_key",
+    "key_height",
+    "walk_mst",
+]
+
+GetBlock = Callable[[CID], bytes | None]
+
+
+def key_height(key: bytes | str) -> int:
+    """The MST layer of a key: leading zero bits of SHA-256(key), divided by two, rounded down."""
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    digest = int.from_bytes(hashlib.sha256(raw).digest(), "big")
+    return (256 - digest.bit_length()) // 2
+
+
+def common_prefix_len(a: bytes | str, b: bytes | str) -> int:
+    """Length of the common prefix, in bytes for bytes and in characters for str (ASCII keys: the same)."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def check_repo_path(key: str) -> None:
+    """A repo path is ``<collection NSID>/<record key>``: exactly two segments, both valid."""
+    collection, sep, rkey = key.partition("/")
+    if not sep:
+        raise OracleError(f"MST key {key!r} is not a repo path <collection>/<rkey>")
+    try:
+        check_nsid(collection)
+        check_record_key(rkey)
+    except SyntaxViolation as exc:
+        raise OracleError(f"MST key {key!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class MstNode:
+    """One decoded node: the left link, then (full key, value CID, right link) per entry."""
+
+    left: CID | None
+    entries: list[tuple[str, CID, CID | None]]
+
+
+def _link(value: Value, what: str) -> CID | None:
+    if value is None:
+        return None
+    if not isinstance(value, CID):
+        raise OracleError(f"{what} is not a CID link or null")
+    if not value.is_blessed or value.codec != DAG_CBOR:
+        raise OracleError(f"{what} {value} is not a blessed dag-cbor sha-256 CID")
+    return value
+
+
+def decode_node(data: bytes, *, strict_record_links: bool = True) -> MstNode:
+    """Decode and check one MST node's own fields (not its place in the tree)."""
+    node = decode_strict(data, blessed_links=False)
+    if not isinstance(node, dict):
+        raise OracleError("MST node is not a map")
+    if set(node) != {"e", "l"}:
+        missing = sorted({"e", "l"} - set(node))
+        extra = sorted(set(node) - {"e", "l"})
+        detail = f"missing {missing}" if missing else f"unexpected {extra}"
+        raise OracleError(
+            f"MST node must have exactly the fields 'e' and 'l' ({detail}; l is null, not absent)"
+        )
+    left = _link(node["l"], "MST node 'l'")
+    raw_entries = node["e"]
+    if not isinstance(raw_entries, list):
+        raise OracleError("MST node 'e' is not an array")
+    entries: list[tuple[str, CID, CID | None]] = []
+    prev = b""
+    for i, entry in enumerate(raw_entries):
+        if not isinstance(entry, dict) or set(entry) != {"p", "k", "v", "t"}:
+            shown = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+            raise OracleError(
+                f"MST entry {i} must be a map of exactly p, k, v, t (t is null, not absent); got {shown}"
+            )
+        p, k, v = entry["p"], entry["k"], entry["v"]
+        if not isinstance(p, int) or isinstance(p, bool) or p < 0:
+            raise OracleError(f"MST entry {i}: 'p' is not a non-negative integer")
+        if not isinstance(k, bytes):
+            raise OracleError(f"MST entry {i}: 'k' is not a byte string")
+        if not isinstance(v, CID):
+            raise OracleError(f"MST entry {i}: 'v' is not a CID link")
+        if strict_record_links and not v.is_blessed:
+            raise OracleError(f"MST entry {i}: record link {v} is not a blessed sha-256 CID")
+        if i == 0 and p != 0:
+            raise OracleError(f"MST entry 0 has prefix length {p}; the first entry must carry its full key")
+        if p > len(prev):
+            raise OracleError(
+                f"MST entry {i}: prefix length {p} exceeds the previous key's length {len(prev)}"
+            )
+        full = prev[:p] + k
+        shared = common_prefix_len(prev, full)
+        if i > 0 and p != shared:
+            raise OracleError(
+                f"MST entry {i}: prefix length is {p} but the key shares {shared} bytes with the previous "
+                "one (prefix compression must be exact)"
+            )
+        if i > 0 and full <= prev:
+            raise OracleError(f"MST entry {i}: key {full!r} does not sort after {prev!r}")
+        try:
+            key = full.decode("utf-8")
+        except UnicodeDecodeError:
+            raise OracleError(f"MST entry {i}: key {full!r} is not UTF-8") from None
+        if not key:
+            raise OracleError(f"MST entry {i}: empty key")
+        entries.append((key, v, _link(entry["t"], f"MST entry {i} 't'")))
+        prev = full
+    return MstNode(left, entries)
+
+
+@dataclass
+class MstWalk:
+    """The result of walking a whole tree: records in key order, and how many nodes held them."""
+
+    records: list[tuple[str, CID]] = field(default_factory=list)
+    nodes: list[CID] = field(default_factory=list)
+    height: int = 0
+
+
+def walk_mst(
+    root: CID,
+    get_block: GetBlock,
+    *,
+    strict_record_links: bool = True,
+    check_paths: bool = True,
+) -> MstWalk:
+    """Walk the tree under ``root`` in key order, checking every node; raise :class:`OracleError` with the
+    offending node's CID on the first problem."""
+    walk = MstWalk()
+    last: list[str] = []
+
+    def load(cid: CID) -> MstNode:
+        data = get_block(cid)
+        if data is None:
+            raise OracleError(f"MST node {cid} is missing from the CAR")
+        try:
+            return decode_node(data, strict_record_links=strict_record_links)
+        except OracleError as exc:
+            raise exc.within(f"MST node {cid}") from None
+
+    def visit(cid: CID, node: MstNode, height: int, is_root: bool) -> None:
+        walk.nodes.append(cid)
+        where = f"MST node {cid} (height {height})"
+        if not node.entries:
+            if is_root and node.left is not None:
+                raise OracleError(f"{where}: the root is an empty node that only points to a subtree")
+            if not is_root and node.left is None:
+                raise OracleError(f"{where}: empty node with no subtree (empty nodes must be pruned)")
+        if height == 0 and (node.left is not None or any(t is not None for _, _, t in node.entries)):
+            raise OracleError(f"{where}: a height-0 node links to a subtree")
+        if node.left is not None:
+            visit(node.left, load(node.left), height - 1, False)
+        for key, value, right in node.entries:
+            actual = key_height(key)
+            if actual != height:
+                raise OracleError(f"{where}: key {key!r} has height {actual}, not the node's {height}")
+            if check_paths:
+                try:
+                    check_repo_path(key)
+                except OracleError as exc:
+                    raise exc.within(where) from None
+            if last and key <= last[0]:
+                raise OracleError(f"{where}: key {key!r} is out of order after {last[0]!r}")
+            last[:] = [key]
+            walk.records.append((key, value))
+            if right is not None:
+                visit(right, load(right), height - 1, False)
+
+    root_node = load(root)
+    if root_node.entries:
+        walk.height = key_height(root_node.entries[0][0])
+    elif root_node.left is not None:
+        raise OracleError(f"MST root {root} is an empty node that only points to a subtree")
+    visit(root, root_node, walk.height, True)
+    return walk
+
+
+def find_key(
+    root: CID, key: str, get_block: GetBlock, *, strict_record_links: bool = True
+) -> tuple[CID | None, list[CID]]:
+    """Follow the search path for ``key``: (its record CID or None when provably absent, nodes visited).
+
+    Each node on the path is decoded and checked (fields, prefixes, order, heights); a node the path needs
+    but the CAR lacks is an error, since then neither presence nor absence is proven.
+    """
+    path: list[CID] = []
+    cid: CID | None = root
+    height: int | None = None
+    while cid is not None:
+        data = get_block(cid)
+        if data is None:
+            raise OracleError(f"proof is incomplete: MST node {cid} on the path to {key!r} is missing")
+        try:
+            node = decode_node(data, strict_record_links=strict_record_links)
+        except OracleError as exc:
+            raise exc.within(f"MST node {cid}") from None
+        path.append(cid)
+        if height is None:
+            if not node.entries and node.left is not None:
+                raise OracleError(f"MST root {cid} is an empty node that only points to a subtree")
+            height = key_height(node.entries[0][0]) if node.entries else 0
+        elif height < 0:
+            raise OracleError(f"MST node {cid} lies below height 0")
+        elif not node.entries and node.left is None:
+            raise OracleError(f"MST node {cid}: empty node with no subtree")
+        for entry_key, _, _ in node.entries:
+            if key_height(entry_key) != height:
+                raise OracleError(
+                    f"MST node {cid}: key {entry_key!r} does not have the node's height {height}"
+                )
+        nxt = node.left
+        for entry_key, value, right in node.entries:
+            if entry_key == key:
+                return value, path
+            if entry_key > key:
+                break
+            nxt = right
+        if nxt is not None and height == 0:
+            raise OracleError(f"MST node {cid}: a height-0 node links to a subtree")
+        cid = nxt
+        height -= 1
+    return None, path
+
+
+# --- building --------------------------------------------------------------------------------------------
+
+
+def _node_bytes(left: CID | None, entries: Iterable[tuple[bytes, CID, CID | None]]) -> bytes:
+    out = []
+    prev = b""
+    for key, value, right in entries:
+        p = common_prefix_len(prev, key)
+        out.append({"k": key[p:], "p": p, "t": right, "v": value})
+        prev = key
+    return encode({"e": out, "l": left})
+
+
+def build_mst(records: Mapping[str, CID]) -> tuple[CID, dict[CID, bytes]]:
+    """The canonical tree for ``records``: its root CID and every node block, built from scratch."""
+    items = sorted((key.encode("utf-8"), key_height(key), cid) for key, cid in records.items())
+    blocks: dict[CID, bytes] = {}
+
+    def build(run: list[tuple[bytes, int, CID]], height: int) -> CID:
+        left: CID | None = None
+        entries: list[tuple[bytes, CID, CID | None]] = []
+        pending: list[tuple[bytes, int, CID]] = []
+        for item in run:
+            if item[1] == height:
+                sub = build(pending, height - 1) if pending else None
+                if entries:
+                    entries[-1] = (entries[-1][0], entries[-1][1], sub)
+                else:
+                    left = sub
+                entries.append((item[0], item[2], None))
+                pending = []
+            else:
+                pending.append(item)
+        if pending:
+            sub = build(pending, height - 1)
+            if entries:
+                entries[-1] = (entries[-1][0], entries[-1][1], sub)
+            else:
+                left = sub
+        data = _node_bytes(left, entries)
+        cid = compute_cid(data, DAG_CBOR)
+        blocks[cid] = data
+        return cid
+
+    top = max((h for _, h, _ in items), default=0)
+    return build(items, top), blocks
