@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from atcheck.oracle.car import read_car
+from atcheck.oracle.cbor import decode_prefix, decode_strict
 from atcheck.paths import project_root
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessService
@@ -234,6 +236,33 @@ def test_provisioning_refuses_a_taken_handle(live: Live) -> None:
         resp = client.post("/atcheck/accounts", json={"handle": "dave.test"})
     assert resp.status_code == 400
     assert resp.json()["error"] == "HandleNotAvailable"
+
+
+def test_firehose_carries_the_commit_of_a_write(live: Live) -> None:
+    """The wrapper wires arroba's repo callback to its firehose: a write shows up on subscribeRepos."""
+    account = _provision(live, "erin.test")
+    ws_url = live.pds.url.replace("http://", "ws://") + "/xrpc/com.atproto.sync.subscribeRepos"
+    with connect(ws_url, open_timeout=10, close_timeout=2) as ws, httpx.Client(trust_env=False) as client:
+        created = client.post(
+            f"{live.pds.url}/xrpc/com.atproto.repo.createRecord",
+            json={"repo": account["did"], "collection": "app.bsky.feed.post", "record": POST},
+            headers={"Authorization": f"Bearer {account['accessJwt']}"},
+            timeout=15,
+        )
+        assert created.status_code == 200, created.text
+        path = "app.bsky.feed.post/" + created.json()["uri"].rsplit("/", 1)[1]
+        for _ in range(50):  # live frames only (no cursor): skip other accounts' events
+            frame = ws.recv(timeout=10)
+            assert isinstance(frame, bytes)
+            header, end = decode_prefix(frame)
+            body = decode_strict(frame[end:])
+            assert isinstance(header, dict) and isinstance(body, dict)
+            if header.get("t") == "#commit" and body.get("repo") == account["did"]:
+                ops = body.get("ops")
+                assert isinstance(ops, list) and ops
+                assert [op.get("path") for op in ops if isinstance(op, dict)] == [path]
+                return
+    pytest.fail("no #commit frame for the write arrived on subscribeRepos")
 
 
 def _port_open(url: str) -> bool:
