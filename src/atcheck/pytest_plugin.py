@@ -30,6 +30,7 @@ from atcheck.checks import ConformanceFailure
 from atcheck.errors import AtcheckError
 from atcheck.paths import reports_dir, suites_dir
 from atcheck.report.model import Outcome, TestResult
+from atcheck.report.redact import Redactor
 from atcheck.run import Run
 from atcheck.targets.model import Role, ServiceEndpoint, TargetManifest
 from atcheck.targets.stack import RunningTarget
@@ -99,6 +100,8 @@ def _runs_suites(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): catalogue IDs of the requirements a test checks")
+    config.addinivalue_line("markers", "needs(*capabilities): capabilities a target must declare")
     if not _runs_suites(config) or hasattr(config, "workerinput"):
         return
     specs = list(config.getoption("--atcheck-target"))
@@ -416,6 +419,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     )
     item.stash[_RESULT_KEY] = result
     run.results.append(result)
+    if report.failed and report.longrepr is not None:
+        # The terminal (and so CI logs) shows longrepr: scrub the run's secrets from it as from the reports.
+        report.longrepr = Redactor(run.stack.secrets.all()).text(str(report.longrepr))
     _apply_baseline(run, result, report)
 
 
@@ -498,6 +504,25 @@ def _write_reports(config: pytest.Config, run: Run) -> None:
     latest = run.report_dir.parent / "latest" if not config.getoption("--atcheck-report-dir") else None
     written = write_reports(report, run.report_dir, secrets=run.stack.secrets.all(), latest_link=latest)
     config.stash[_WRITTEN_KEY] = (report, written)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """allure-pytest writes failure messages verbatim: scrub the run's secrets from its files last of all."""
+    run = _run(config)
+    if run is None:
+        return
+    run.close()
+    allure_dir = getattr(config.option, "allure_report_dir", None)
+    if not allure_dir or not Path(allure_dir).is_dir():
+        return
+    redactor = Redactor(run.stack.secrets.all())
+    for path in Path(allure_dir).iterdir():
+        if path.is_file() and path.suffix in (".json", ".txt"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            scrubbed = redactor.text(text)
+            if scrubbed != text:
+                path.write_text(scrubbed, encoding="utf-8")
 
 
 _WRITTEN_KEY = pytest.StashKey[tuple[Any, dict[str, Path]]]()

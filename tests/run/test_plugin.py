@@ -1,0 +1,180 @@
+"""The pytest plugin end to end: a real pytest session against a fake PDS started by the process launcher.
+
+Each test writes a small suite and a manifest into a temp dir and runs pytest on it in a subprocess, then reads
+report.json: the plugin's contract is what it writes, and that no process of the run survives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FAKE = Path(__file__).with_name("fake_pds.py")
+
+SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.checks import expect_error, expect_ok
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_describe(pds):
+        expect_ok(pds.query("com.atproto.server.describeServer"))
+
+    @pytest.mark.requirement("XRPC-ERR-01")
+    def test_unknown_is_400(pds):
+        expect_error(pds.query("com.example.nothing"), 400)
+
+    @pytest.mark.requirement("REPO-MST-01")
+    @pytest.mark.needs("repo.write")
+    def test_needs_writes(pds):
+        raise AssertionError("must not run: the fake declares no repo.write")
+    """
+)
+
+
+def _manifest(tmp_path: Path, mode: str = "ok") -> Path:
+    path = tmp_path / "fake.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            name = "fake"
+            implementation = "fake-pds"
+            version = "0"
+            provisioning = "given"
+            capabilities = ["server.describe", "xrpc.errors"]
+
+            [[service]]
+            name = "pds"
+            roles = ["pds"]
+            credentials = {{ admin_password = "{{secret:admin}}" }}
+            health = {{ path = "/xrpc/_health", timeout = 5 }}
+            [service.process]
+            command = ["{{python}}", "{FAKE}", "{{port}}", "{tmp_path / "pid"}"]
+            env = {{ FAKE_MODE = "{mode}" }}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _run(
+    tmp_path: Path, *extra: str, suite: str = SUITE, mode: str = "ok"
+) -> tuple[int, str, dict[str, Any]]:
+    (tmp_path / "test_fake_suite.py").write_text(suite, encoding="utf-8")
+    out = tmp_path / "report"
+    env = {**os.environ, "ATCHECK_HOME": str(Path(__file__).resolve().parents[2])}
+    env.pop("ATCHECK_TARGETS", None)
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", str(tmp_path / "test_fake_suite.py"),
+            "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-q",
+            "--atcheck-target", str(_manifest(tmp_path, mode)), "--atcheck-report-dir", str(out),
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", *extra,
+        ],
+        capture_output=True, text=True, env=env, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    return done.returncode, done.stdout + done.stderr, report
+
+
+def _outcomes(report: dict[str, Any]) -> dict[str, str]:
+    return {r["test_id"].split("::")[-1]: r["outcome"] for r in report["results"]}
+
+
+def _assert_stopped(tmp_path: Path) -> None:
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_results_skips_and_evidence_reach_the_report(tmp_path: Path) -> None:
+    code, output, report = _run(tmp_path)
+    assert code == 1, output
+    assert _outcomes(report) == {
+        "test_describe": "passed",
+        "test_unknown_is_400": "failed",
+        "test_needs_writes": "skipped",
+    }
+    failed = next(r for r in report["results"] if r["outcome"] == "failed")
+    assert "expected HTTP 400" in failed["message"] and "com.example.nothing" in failed["message"]
+    assert failed["evidence"] and failed["evidence"][0]["status"] == 501
+    skipped = next(r for r in report["results"] if r["outcome"] == "skipped")
+    assert "does not declare repo.write" in skipped["message"]
+    assert report["targets"][0]["status"] == "ran"
+    _assert_stopped(tmp_path)
+
+
+def test_an_unknown_requirement_id_fails_collection(tmp_path: Path) -> None:
+    suite = 'import pytest\n\n@pytest.mark.requirement("NOPE-99")\ndef test_x(pds):\n    pass\n'
+    code, output, _ = _run(tmp_path, suite=suite)
+    assert code == pytest.ExitCode.USAGE_ERROR, output
+    assert "unknown requirement ID(s) NOPE-99" in output
+
+
+def test_a_target_that_dies_at_start_makes_errors_not_failures(tmp_path: Path) -> None:
+    code, output, report = _run(tmp_path, mode="die")
+    assert code == 1, output
+    outcomes = _outcomes(report)
+    assert outcomes["test_describe"] == outcomes["test_unknown_is_400"] == "error"
+    target = report["targets"][0]
+    assert target["status"] == "not-run"
+    assert "exit" in target["reason"] and "refusing to start" in target["reason"]
+
+
+def test_a_baseline_keeps_the_session_green_but_the_report_honest(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.toml"
+    baseline.write_text(
+        '[[expected]]\ntarget = "fake"\ntest = "*::test_unknown_is_400"\nreason = "fake answers 501"\n',
+        encoding="utf-8",
+    )
+    code, output, report = _run(tmp_path, "--atcheck-baseline", str(baseline))
+    assert code == 0, output
+    failed = next(r for r in report["results"] if r["test_id"].endswith("test_unknown_is_400"))
+    assert failed["outcome"] == "failed"
+    assert failed["known_failure"] == "fake answers 501"
+
+
+def test_a_fixed_known_failure_fails_the_session(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.toml"
+    baseline.write_text(
+        '[[expected]]\ntarget = "fake"\ntest = "*::test_describe"\nreason = "stale"\n', encoding="utf-8"
+    )
+    code, output, _ = _run(tmp_path, "--atcheck-baseline", str(baseline))
+    assert code == 1
+    assert "remove that entry" in output
+
+
+LEAKY_SUITE = textwrap.dedent(
+    """
+    import pathlib
+    import pytest
+    from atcheck.checks import expect_error
+
+    @pytest.mark.requirement("XRPC-ERR-01")
+    def test_leak(target, pds):
+        secret = target.endpoint("pds").credentials.admin_password
+        pathlib.Path(__file__).with_name("secret.txt").write_text(secret)
+        resp = pds.query("com.example.nothing", headers={"X-Echo": secret, "Authorization": "Basic " + secret})
+        expect_error(resp, 400, f"Wanted-{secret}")
+    """
+)
+
+
+def test_run_secrets_never_reach_a_report_file(tmp_path: Path) -> None:
+    code, output, report = _run(tmp_path, suite=LEAKY_SUITE)
+    assert code == 1, output
+    secret = (tmp_path / "secret.txt").read_text()
+    assert len(secret) >= 16
+    assert report["results"][0]["outcome"] == "failed"
+    written = [p for p in (tmp_path / "report").rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"report.json", "report.html", "summary.md", "junit.xml"}
+    for path in written:
+        assert secret not in path.read_text(errors="replace"), f"{path.name} leaks a run secret"
