@@ -1,7 +1,7 @@
 """The pytest plugin end to end: a real pytest session against a fake PDS started by the process launcher.
 
-Each test writes a small suite and a manifest into a temp dir and runs pytest on it in a subprocess, then reads
-report.json: the plugin's contract is what it writes, and that no process of the run survives it.
+Each test writes a small suite and a manifest into a temp dir and runs pytest on it in a subprocess, then
+reads report.json: the plugin's contract is what it writes, and that no process of the run survives it.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ LEAKY_SUITE = textwrap.dedent(
     def test_leak(target, pds):
         secret = target.endpoint("pds").credentials.admin_password
         pathlib.Path(__file__).with_name("secret.txt").write_text(secret)
-        resp = pds.query("com.example.nothing", headers={"X-Echo": secret, "Authorization": "Basic " + secret})
+        headers = {"X-Echo": secret, "Authorization": "Basic " + secret}
+        resp = pds.query("com.example.nothing", headers=headers)
         expect_error(resp, 400, f"Wanted-{secret}")
     """
 )
