@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, settings
 from atcheck.accounts import Account, AccountFactory
 from atcheck.checks import ConformanceFailure, expect, expect_status
 from atcheck.errors import AtcheckError
+from atcheck.oracle.crypto import PublicKey, parse_legacy_multibase, parse_multikey
+from atcheck.oracle.errors import OracleError
 from atcheck.pytest_plugin import TargetDidNotStart, TargetUnderTest
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import XrpcClient
@@ -67,23 +69,6 @@ def module_account(target: TargetUnderTest) -> Account:
         raise TargetDidNotStart(f"could not get an account on {target.name}: {exc}") from None
 
 
-def atproto_signing_key(doc: dict[str, Any], did: str) -> str:
-    """The ``publicKeyMultibase`` of the DID document's ``#atproto`` Multikey (the first matching entry)."""
-    methods = doc.get("verificationMethod")
-    if not isinstance(methods, list):
-        raise ConformanceFailure("a verificationMethod list in the DID document", doc)
-    for method in methods:
-        if not isinstance(method, dict):
-            continue
-        ident = method.get("id")
-        if isinstance(ident, str) and ident in ("#atproto", f"{did}#atproto"):
-            key = method.get("publicKeyMultibase")
-            if not isinstance(key, str):
-                raise ConformanceFailure("a publicKeyMultibase string on the #atproto key", method)
-            return key
-    raise ConformanceFailure("a verificationMethod with id #atproto in the DID document", methods)
-
-
 @pytest.fixture
 def did_document(plc: XrpcClient) -> Callable[[str], dict[str, Any]]:
     """Resolve a did:plc at the run's PLC directory: ``GET /<did>`` must give the DID document."""
@@ -103,5 +88,37 @@ def did_document(plc: XrpcClient) -> Callable[[str], dict[str, Any]]:
         if not isinstance(doc, dict):
             raise ConformanceFailure("a DID document (a JSON object)", doc, resp)
         return doc
+
+    return resolve
+
+
+def _atproto_key(doc: dict[str, Any], did: str) -> PublicKey:
+    """The public key of the DID document's first ``#atproto`` entry.
+
+    A Multikey is the current form; the legacy ``EcdsaSecp256{k,r}1VerificationKey2019`` entries are accepted
+    too (ID-DOC-07: resolvers may accept them), because here the key is only a means to verify signatures.
+    Whether the document uses the current form is checked by the identity suite.
+    """
+    methods = doc.get("verificationMethod")
+    if not isinstance(methods, list):
+        raise ConformanceFailure("a verificationMethod list in the DID document", doc)
+    for method in methods:
+        if isinstance(method, dict) and method.get("id") in ("#atproto", f"{did}#atproto"):
+            key, kind = method.get("publicKeyMultibase"), method.get("type")
+            if not isinstance(key, str) or not isinstance(kind, str):
+                raise ConformanceFailure("type and publicKeyMultibase strings on the #atproto key", method)
+            try:
+                return parse_multikey(key) if kind == "Multikey" else parse_legacy_multibase(key, kind)
+            except OracleError as exc:
+                raise ConformanceFailure("a k256 or p256 public key on #atproto", str(exc)) from None
+    raise ConformanceFailure("a verificationMethod with id #atproto in the DID document", methods)
+
+
+@pytest.fixture
+def signing_key(did_document: Callable[[str], dict[str, Any]]) -> Callable[[str], PublicKey]:
+    """The account's signing key as the network sees it: ``#atproto`` of its DID document at the PLC."""
+
+    def resolve(did: str) -> PublicKey:
+        return _atproto_key(did_document(did), did)
 
     return resolve
