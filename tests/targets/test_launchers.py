@@ -26,7 +26,7 @@ from atcheck.targets.launchers.process import ProcessLauncher, ProcessService, s
 from atcheck.targets.launchers.url import UrlLauncher
 from atcheck.targets.manifest import parse_manifest, url_manifest
 from atcheck.targets.model import Role, TargetManifest
-from atcheck.targets.ports import free_port
+from atcheck.targets.ports import free_port, require_free
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_service.py"
 
@@ -234,11 +234,15 @@ def test_service_answering_5xx_is_not_ready(tmp_path: Path, tag: Path) -> None:
     assert not wait_gone(tag)
 
 
-def test_fixed_port_already_taken_is_a_setup_error_before_anything_starts(tmp_path: Path, tag: Path) -> None:
+@pytest.mark.parametrize("holder_reuses_address", [False, True])
+def test_fixed_port_already_taken_is_a_setup_error_before_anything_starts(
+    tmp_path: Path, tag: Path, holder_reuses_address: bool
+) -> None:
     manifest = fake_manifest(tag)
     service = manifest.services[0]
     assert service.process is not None
     with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, int(holder_reuses_address))
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
@@ -251,6 +255,21 @@ def test_fixed_port_already_taken_is_a_setup_error_before_anything_starts(tmp_pa
     )
     assert not tagged_pids(tag)
     assert not (tmp_path / "logs" / "fake-pds.log").exists()
+
+
+def test_a_port_in_time_wait_is_not_reported_as_taken() -> None:
+    """A port whose last connection is in TIME_WAIT is usable by servers (they set SO_REUSEADDR), so a
+    quick re-run with a fixed port must not be refused; only a real listener makes a port taken."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server side closes first: its port enters TIME_WAIT
+            client.recv(1)
+    require_free(port, "test")  # must not raise
 
 
 def test_service_that_binds_a_taken_port_itself_reports_why(tmp_path: Path, tag: Path) -> None:

@@ -19,6 +19,7 @@ def free_port() -> int:
 def require_free(port: int, what: str) -> None:
     """Raise SetupError when ``port`` on 127.0.0.1 is taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is not "in use"
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
