@@ -96,6 +96,13 @@ def test_key_parse_negatives() -> None:
     point = b"\x04" + uncompressed.x.to_bytes(32, "big") + uncompressed.y.to_bytes(32, "big")
     with pytest.raises(OracleError, match="uncompressed"):
         parse_multikey("z" + b58encode(b"\x80\x24" + point))
+    legacy = parse_legacy_multibase("z" + b58encode(point), "EcdsaSecp256r1VerificationKey2019")
+    assert legacy.curve == "p256" and len(legacy.compressed) == 33
+    assert parse_did_key(legacy.did_key) == legacy
+    with pytest.raises(OracleError, match="not a point"):
+        parse_legacy_multibase("z" + b58encode(b"\x04" + b"\x01" * 64), "EcdsaSecp256k1VerificationKey2019")
+    with pytest.raises(OracleError, match="unknown verification method"):
+        parse_legacy_multibase("z" + b58encode(point), "Ed25519VerificationKey2020")
     with pytest.raises(OracleError, match="not a point"):
         parse_multikey("z" + b58encode(b"\xe7\x01\x02" + b"\xff" * 32))
     with pytest.raises(OracleError, match="base58btc character"):

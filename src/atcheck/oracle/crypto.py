@@ -101,9 +101,15 @@ class PublicKey:
         return ec.EllipticCurvePublicKey.from_encoded_point(_CURVE[self.curve], self.compressed)
 
 
-def _from_point(curve: Curve, point: bytes, what: str) -> PublicKey:
+def _from_point(curve: Curve, point: bytes, what: str, *, allow_uncompressed: bool = False) -> PublicKey:
     if len(point) == 65 and point[0] == 4:
-        raise OracleError(f"{what}: uncompressed {curve} point; atproto requires the compressed form")
+        if not allow_uncompressed:
+            raise OracleError(f"{what}: uncompressed {curve} point; atproto requires the compressed form")
+        try:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(_CURVE[curve], point)
+        except ValueError:
+            raise OracleError(f"{what}: not a point on the {curve} curve") from None
+        return PublicKey(curve, key.public_bytes(Encoding.X962, PublicFormat.CompressedPoint))
     if len(point) != 33 or point[0] not in (2, 3):
         raise OracleError(f"{what}: not a 33-byte compressed {curve} point ({len(point)} bytes)")
     try:
@@ -138,13 +144,17 @@ def parse_did_key(did: str) -> PublicKey:
 
 
 def parse_legacy_multibase(value: str, suite: str) -> PublicKey:
-    """Parse a pre-Multikey DID document key (``EcdsaSecp256k1VerificationKey2019`` etc.): no prefix."""
+    """Parse a deprecated pre-Multikey DID document key (``EcdsaSecp256k1VerificationKey2019`` etc.).
+
+    No multicodec prefix; the spec (cryptography, "legacy multibase") says the point is uncompressed, and
+    the interop vectors carry compressed ones, so both are accepted here.
+    """
     curve = _LEGACY_SUITES.get(suite)
     if curve is None:
         raise OracleError(f"unknown verification method type {suite!r}")
     if not value.startswith("z"):
         raise OracleError(f"publicKeyMultibase {value[:60]!r} is not base58btc multibase")
-    return _from_point(curve, b58decode(value[1:]), f"{suite} key")
+    return _from_point(curve, b58decode(value[1:]), f"{suite} key", allow_uncompressed=True)
 
 
 def _coerce(key: PublicKey | str) -> PublicKey:
