@@ -265,6 +265,20 @@ def test_firehose_carries_the_commit_of_a_write(live: Live) -> None:
     pytest.fail("no #commit frame for the write arrived on subscribeRepos")
 
 
+def test_arroba_network_stays_on_this_machine(live: Live) -> None:
+    """arroba resolves handles over DNS and HTTPS; the wrapper must refuse that traffic, not let it out."""
+    resp = httpx.get(
+        f"{live.pds.url}/xrpc/com.atproto.identity.resolveHandle",
+        params={"handle": "example.com"},
+        timeout=15,
+        trust_env=False,
+    )
+    assert resp.status_code == 400 and resp.json()["error"] == "HandleNotFound", resp.text
+    (arroba,) = [s for s in live.services if s.endpoints[0].target == "arroba"]
+    log = arroba.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "refuses non-local requests: https://example.com/.well-known/atproto-did" in log
+
+
 def _port_open(url: str) -> bool:
     parts = urlsplit(url)
     assert parts.hostname and parts.port
