@@ -1,0 +1,305 @@
+"""Repository sync over HTTP (com.atproto.sync.*): exports that any consumer can verify from first principles.
+
+Spec: https://atproto.com/specs/repository and https://atproto.com/specs/sync. The full export from getRepo
+goes through atcheck's oracle (atcheck.oracle.repo.verify_repo_car): every block hash, the commit object and
+its signature by the ``#atproto`` key of the DID document at the PLC, the MST structure and its root
+recomputed from the records. Then the export must hold exactly the records this module wrote, and agree with
+getLatestCommit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from atcheck.accounts import Account
+from atcheck.checks import (
+    ConformanceFailure,
+    expect,
+    expect_content_type,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    expect_status,
+    expect_valid,
+)
+from atcheck.oracle.car import read_car
+from atcheck.oracle.cid import cid_for_record, parse_cid
+from atcheck.oracle.crypto import PublicKey
+from atcheck.oracle.errors import OracleError
+from atcheck.oracle.repo import VerifiedRepo, verify_record_proof, verify_repo_car
+from atcheck.schema.registry import lexicon_schema
+from atcheck.syntax import decode_tid, is_valid_tid
+from atcheck.xrpc.client import XrpcClient, XrpcResponse
+
+COLLECTION = "com.example.atcheck.synced"
+CAR = "application/vnd.ipld.car"
+SigningKey = Callable[[str], PublicKey]
+#: How far a rev's clock may be from ours (the spec leaves "a few minutes of drift" to consumers).
+REV_CLOCK_SLACK_S = 300
+
+
+@contextmanager
+def oracle_verdict(what: str, resp: XrpcResponse) -> Iterator[None]:
+    """An oracle finding about what the server sent is a conformance failure naming that request."""
+    try:
+        yield
+    except OracleError as exc:
+        raise ConformanceFailure(what, str(exc), resp) from None
+
+
+def record(text: str) -> dict[str, Any]:
+    return {"$type": COLLECTION, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
+
+
+@dataclass
+class Written:
+    """The module account and what this module wrote into its repo."""
+
+    account: Account
+    records: dict[str, dict[str, Any]]  # "collection/rkey" -> the record as last written (and not deleted)
+    deleted: str  # rkey of a record created and then deleted
+    delete_took_effect: bool
+
+
+def _put(account: Account, rkey: str, value: dict[str, Any]) -> None:
+    body = {"repo": account.did, "collection": COLLECTION, "rkey": rkey, "record": value}
+    expect_ok(account.client.procedure("com.atproto.repo.putRecord", body))
+
+
+@pytest.fixture(scope="module")
+def written(module_account: Account) -> Written:
+    """Creates five records, updates one and deletes another: every kind of write ends up in the export.
+
+    deleteRecord's own answer is judged by the repo suite; here only its effect counts, so that one broken
+    response does not hide every sync check.
+    """
+    records = {f"{COLLECTION}/s{i}": record(f"record {i}") for i in range(5)}
+    for path, value in records.items():
+        _put(module_account, path.rsplit("/", 1)[1], value)
+    records[f"{COLLECTION}/s1"] = record("record 1, updated")
+    _put(module_account, "s1", records[f"{COLLECTION}/s1"])
+    deleted = "s4"
+    where = {"repo": module_account.did, "collection": COLLECTION, "rkey": deleted}
+    module_account.client.procedure("com.atproto.repo.deleteRecord", where)
+    gone = module_account.client.query("com.atproto.repo.getRecord", where).status != 200
+    if gone:
+        del records[f"{COLLECTION}/{deleted}"]
+    return Written(module_account, records, deleted, gone)
+
+
+def get_repo(pds: XrpcClient, did: str) -> XrpcResponse:
+    """getRepo's answer. Its Content-Type is judged by one test only, so that a wrong label does not hide
+    whether the bytes are a good repository."""
+    resp = pds.query("com.atproto.sync.getRepo", {"did": did})
+    expect_status(resp, 200)
+    return resp
+
+
+def verified_export(
+    pds: XrpcClient, written: Written, signing_key: SigningKey
+) -> tuple[VerifiedRepo, XrpcResponse]:
+    did = written.account.did
+    resp = get_repo(pds, did)
+    with oracle_verdict("a repository export that passes every oracle check", resp):
+        return verify_repo_car(resp.content, did=did, signing_key=signing_key(did)), resp
+
+
+def latest_commit(pds: XrpcClient, did: str) -> tuple[dict[str, Any], XrpcResponse]:
+    resp = pds.query("com.atproto.sync.getLatestCommit", {"did": did})
+    got = expect_ok(resp)
+    expect_valid(
+        got, lexicon_schema("com.atproto.sync.getLatestCommit", "output"), "getLatestCommit output", resp
+    )
+    return got, resp
+
+
+# -- getRepo -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("SYNC-HTTP-01", "REPO-CAR-01", "XRPC-HTTP-07")
+@pytest.mark.needs("sync.get-repo", "repo.write")
+def test_get_repo_serves_a_car_without_auth(pds: XrpcClient, written: Written) -> None:
+    resp = get_repo(pds, written.account.did)  # pds carries no token
+    expect_content_type(resp, CAR)
+    with oracle_verdict("a CAR v1 file whose blocks hash to their CIDs", resp):
+        car = read_car(resp.content)
+    expect(len(car.roots) >= 1, "a CAR header with the commit as roots[0]", car.roots, resp)
+
+
+@pytest.mark.requirement("SYNC-HTTP-04", "REPO-CAR-01", "XRPC-HTTP-07")
+@pytest.mark.needs("sync.get-record", "repo.write")
+def test_get_record_serves_a_car(pds: XrpcClient, written: Written) -> None:
+    rkey = next(iter(written.records)).rsplit("/", 1)[1]
+    params = {"did": written.account.did, "collection": COLLECTION, "rkey": rkey}
+    resp = pds.query("com.atproto.sync.getRecord", params)
+    expect_status(resp, 200)
+    expect_content_type(resp, CAR)
+
+
+@pytest.mark.requirement(
+    "SYNC-HTTP-01",
+    "REPO-CAR-03",
+    "REPO-CAR-04",
+    "REPO-COMMIT-01",
+    "REPO-COMMIT-02",
+    "REPO-COMMIT-06",
+    "REPO-MST-02",
+    "REPO-MST-03",
+    "REPO-MST-04",
+    "REPO-MST-05",
+    "REPO-MST-08",
+)
+@pytest.mark.needs("sync.get-repo", "repo.write", "identity.plc")
+def test_get_repo_passes_the_oracle(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
+    """Blocks, commit (v3, did, rev, data, prev, sig by the DID document's key), MST shape and root check."""
+    verified, resp = verified_export(pds, written, signing_key)
+    expect(verified.commit.signature_verified, "a commit signature checked against #atproto", False, resp)
+
+
+@pytest.mark.requirement("REPO-CAR-03", "REPO-REC-01", "REPO-REC-02")
+@pytest.mark.needs("sync.get-repo", "repo.write", "identity.plc")
+def test_get_repo_holds_exactly_the_written_records(
+    pds: XrpcClient, written: Written, signing_key: SigningKey
+) -> None:
+    verified, resp = verified_export(pds, written, signing_key)
+    ours = {path: cid for path, (cid, _) in verified.records.items() if path.startswith(f"{COLLECTION}/")}
+    expect_equal(sorted(ours), sorted(written.records), f"the {COLLECTION} records in the export", resp)
+    for path, value in written.records.items():
+        expect_equal(str(ours[path]), cid_for_record(value), f"the CID of {path} in the export", resp)
+        expect_equal(verified.record_json(path), value, f"the content of {path} in the export", resp)
+
+
+# -- getLatestCommit and revs ------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("SYNC-HTTP-05", "REPO-CAR-02", "REPO-COMMIT-03", "SYN-CID-02")
+@pytest.mark.needs("sync.get-repo", "sync.latest-commit", "repo.write", "identity.plc")
+def test_latest_commit_agrees_with_the_export(
+    pds: XrpcClient, written: Written, signing_key: SigningKey
+) -> None:
+    """getLatestCommit's cid is the export's roots[0] (the signed commit's CID); its rev is the commit's."""
+    latest, resp = latest_commit(pds, written.account.did)
+    with oracle_verdict("a blessed CID (v1, dag-cbor, sha-256, base32)", resp):
+        parse_cid(latest["cid"], blessed=True)
+    verified, _ = verified_export(pds, written, signing_key)
+    expect_equal(latest["cid"], str(verified.commit.cid), "getLatestCommit's cid (the export's commit)", resp)
+    expect_equal(latest["rev"], verified.commit.rev, "getLatestCommit's rev (the export's commit rev)", resp)
+
+
+@pytest.mark.requirement("REPO-COMMIT-04", "SYN-TID-01")
+@pytest.mark.needs("sync.latest-commit", "repo.write")
+def test_rev_is_a_tid_that_increases_with_every_write(pds: XrpcClient, written: Written) -> None:
+    did = written.account.did
+    revs: list[str] = []
+    for i in range(3):
+        _put(written.account, f"rev{i}{secrets.token_hex(3)}", record(f"rev step {i}"))
+        latest, resp = latest_commit(pds, did)
+        expect(is_valid_tid(latest["rev"]), "a rev that is a TID", latest["rev"], resp)
+        if revs:
+            expect(
+                latest["rev"] > revs[-1],
+                f"a rev after {revs[-1]} once another write is done",
+                latest["rev"],
+                resp,
+            )
+        revs.append(latest["rev"])
+
+
+@pytest.mark.requirement("REPO-COMMIT-05")
+@pytest.mark.needs("sync.latest-commit", "repo.write")
+def test_rev_follows_the_wall_clock(pds: XrpcClient, written: Written) -> None:
+    _put(written.account, f"clock{secrets.token_hex(3)}", record("now"))
+    latest, resp = latest_commit(pds, written.account.did)
+    micros, _clock_id = decode_tid(latest["rev"])
+    drift = abs(micros / 1e6 - time.time())
+    expect(
+        drift <= REV_CLOCK_SLACK_S, f"a rev within {REV_CLOCK_SLACK_S} s of now", f"{drift:.0f} s off", resp
+    )
+
+
+@pytest.mark.requirement("SYNC-HTTP-02", "REPO-DIFF-01")
+@pytest.mark.needs("sync.get-repo", "sync.latest-commit", "repo.write")
+def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
+    pds: XrpcClient, written: Written
+) -> None:
+    did = written.account.did
+    before, _ = latest_commit(pds, did)
+    value = record(f"after {before['rev']}")
+    _put(written.account, f"since{secrets.token_hex(3)}", value)
+    latest, _ = latest_commit(pds, did)
+    resp = pds.query("com.atproto.sync.getRepo", {"did": did, "since": before["rev"]})
+    expect_status(resp, 200)
+    with oracle_verdict("a CAR v1 file whose blocks hash to their CIDs", resp):
+        car = read_car(resp.content)
+    expect_equal(
+        [str(c) for c in car.roots[:1]], [latest["cid"]], "the diff CAR's root (the current commit)", resp
+    )
+    expect(
+        parse_cid(cid_for_record(value)) in car.blocks,
+        "the record written after `since` among the diff's blocks",
+        sorted(str(c) for c in car.blocks),
+        resp,
+    )
+
+
+# -- sync.getRecord proofs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.requirement("SYNC-HTTP-04", "REPO-REC-01")
+@pytest.mark.needs("sync.get-record", "repo.write", "identity.plc")
+def test_get_record_proves_the_record(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
+    did = written.account.did
+    path, value = next(iter(written.records.items()))
+    rkey = path.rsplit("/", 1)[1]
+    resp = pds.query("com.atproto.sync.getRecord", {"did": did, "collection": COLLECTION, "rkey": rkey})
+    expect_status(resp, 200)
+    with oracle_verdict("a record proof from a signed commit", resp):
+        proof = verify_record_proof(resp.content, did, COLLECTION, rkey, signing_key(did))
+    expect(proof.exists, f"the proof to reach {path}", "a proof of absence", resp)
+    expect_equal(str(proof.cid), cid_for_record(value), f"the proven CID of {path}", resp)
+
+
+@pytest.mark.requirement("REPO-REC-02", "SYNC-HTTP-04")
+@pytest.mark.needs("sync.get-record", "repo.write", "identity.plc")
+def test_get_record_of_a_deleted_record_proves_absence_or_is_not_found(
+    pds: XrpcClient, written: Written, signing_key: SigningKey
+) -> None:
+    """No tombstone: a verified proof that the key is absent, or RecordNotFound (the Lexicon allows both)."""
+    did = written.account.did
+    expect(written.delete_took_effect, f"deleteRecord to remove {written.deleted}", "it is still readable")
+    params = {"did": did, "collection": COLLECTION, "rkey": written.deleted}
+    resp = pds.query("com.atproto.sync.getRecord", params)
+    if resp.status != 200:
+        expect_error(resp, (400, 404), "RecordNotFound")
+        return
+    with oracle_verdict("a proof of absence from a signed commit", resp):
+        proof = verify_record_proof(resp.content, did, COLLECTION, written.deleted, signing_key(did))
+    expect(not proof.exists, f"the deleted record {written.deleted} to be absent", str(proof.cid), resp)
+
+
+# -- errors ------------------------------------------------------------------------------------------------
+
+_UNKNOWN_DID = "did:plc:" + "a" * 12 + "2" * 12  # well-formed, never registered
+
+
+@pytest.mark.requirement("SYNC-HTTP-03", "XRPC-ERR-02")
+@pytest.mark.needs("sync.get-repo", "sync.latest-commit", "xrpc.errors")
+@pytest.mark.parametrize("nsid", ["com.atproto.sync.getRepo", "com.atproto.sync.getLatestCommit"])
+def test_unknown_repo_is_repo_not_found(pds: XrpcClient, nsid: str) -> None:
+    expect_error(pds.query(nsid, {"did": _UNKNOWN_DID}), (400, 404), "RepoNotFound")
+
+
+@pytest.mark.requirement("XRPC-HTTP-05", "SYN-DID-04")
+@pytest.mark.needs("sync.get-repo", "xrpc.errors")
+@pytest.mark.parametrize(
+    "did", ["not-a-did", "did:PLC:aaaaaaaaaaaaaaaaaaaaaaaa", "DID:plc:aaaaaaaaaaaaaaaaaaaaaaaa"]
+)
+def test_get_repo_refuses_a_malformed_did(pds: XrpcClient, did: str) -> None:
+    expect_error(pds.query("com.atproto.sync.getRepo", {"did": did}), 400, "InvalidRequest")
