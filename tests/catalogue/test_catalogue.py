@@ -112,6 +112,27 @@ def test_to_requirement_info(catalogue: Catalogue) -> None:
     assert info.tests == ["suites/sync/test_x.py::test_cursor"]
 
 
+@pytest.mark.parametrize(
+    ("req_id", "url"),
+    [
+        ("SYN-URI-01", "https://atproto.com/specs/at-uri-scheme"),
+        ("SYN-DID-01", "https://atproto.com/specs/did"),
+        ("ACCT-07", "https://atproto.com/specs/account"),
+        ("ID-PLC-06", "https://web.plc.directory/spec/v0.1/did-plc"),
+        ("SYNC-HTTP-02", "https://github.com/bluesky-social/atproto/blob/main/lexicons/com/atproto/sync/getRepo.json"),
+        ("LBL-DID-02", "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/labeler/service.json"),
+        ("SYNC-HTTP-11", None),  # several Lexicons: no single page
+        ("DM-CBOR-02", None),  # DRISL: outside atproto.com
+    ],
+)
+def test_spec_url(catalogue: Catalogue, req_id: str, url: str | None) -> None:
+    assert catalogue.get(req_id).spec_url == url
+
+
+def test_most_entries_link_to_their_spec_page(catalogue: Catalogue) -> None:
+    assert sum(1 for req in catalogue if req.spec_url) >= 370
+
+
 def test_load_is_cached() -> None:
     assert load_catalogue() is load_catalogue(DEFAULT_PATH)
 

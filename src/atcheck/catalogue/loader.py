@@ -86,6 +86,55 @@ class Requirement:
     source_note: str | None = None  # derived from a Lexicon or the reference rather than spec prose
 
 
+    @property
+    def spec_url(self) -> str | None:
+        """A link to the page ``spec`` names first (a spec page, guide, did:plc spec or Lexicon), if known.
+
+        Page-level only: section anchors on the spec site are not stable enough to build from headings.
+        """
+        first = self.spec.split(";")[0].strip()
+        nsid = re.fullmatch(r"`((?:com\.atproto|app\.bsky)(?:\.[a-zA-Z]+){2})(#\w+)?`.*", first)
+        if nsid:
+            return f"{_LEXICONS}/{nsid.group(1).replace('.', '/')}.json"
+        page = re.split(r"[ §(]", first, maxsplit=1)[0]
+        if page in _SPEC_PAGES:
+            return f"https://atproto.com/specs/{_SPEC_PAGES[page]}"
+        if page in _GUIDES:
+            return f"https://atproto.com/guides/{_GUIDES[page]}"
+        if page == "did-plc":
+            return "https://web.plc.directory/spec/v0.1/did-plc"
+        return None
+
+
+_LEXICONS = "https://github.com/bluesky-social/atproto/blob/main/lexicons"
+_SPEC_PAGES = {
+    "atp": "atp",
+    "did": "did",
+    "handle": "handle",
+    "nsid": "nsid",
+    "tid": "tid",
+    "record-key": "record-key",
+    "at-uri": "at-uri-scheme",
+    "data-model": "data-model",
+    "lexicon": "lexicon",
+    "cryptography": "cryptography",
+    "repository": "repository",
+    "blob": "blob",
+    "sync": "sync",
+    "event-stream": "event-stream",
+    "account": "account",
+    "xrpc": "xrpc",
+    "label": "label",
+    "oauth": "oauth",
+    "permission": "permission",
+}
+_GUIDES = {
+    "account-lifecycle": "account-lifecycle",
+    "migration": "account-migration",
+    "data-validation": "data-validation",
+}
+
+
 class Catalogue:
     """The requirements, by ID and by area, in file order."""
 
