@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atcheck.oracle.cbor import decode_strict, encode, from_json, loads_json, to_json
+from atcheck.oracle.cbor import check_data_model, decode_strict, encode, from_json, loads_json, to_json
 from atcheck.oracle.cid import CID, compute_cid, parse_cid
 from atcheck.oracle.errors import OracleError
 from atcheck.paths import vectors_dir
@@ -207,3 +207,31 @@ def test_every_single_byte_flip_is_rejected_or_canonical(value: Any) -> None:
         except OracleError:
             continue
         assert encode(decoded) == bytes(mutated)
+
+
+BLOB_REF = CID.build(0x55, bytes(32))
+
+
+@pytest.mark.parametrize(
+    ("blob", "problem"),
+    [
+        ({"$type": "blob", "mimeType": "image/png", "size": 1}, "needs a 'ref' link"),
+        ({"$type": "blob", "ref": LINK, "mimeType": "image/png", "size": 1}, "not raw"),
+        ({"$type": "blob", "ref": BLOB_REF, "mimeType": "", "size": 1}, "non-empty string 'mimeType'"),
+        ({"$type": "blob", "ref": BLOB_REF, "mimeType": "image/png", "size": 0}, "must be positive"),
+        ({"$type": "blob", "ref": BLOB_REF, "mimeType": "image/png", "size": True}, "integer 'size'"),
+        ({"$type": ""}, "non-empty string"),
+    ],
+)
+def test_data_model_checks_on_decoded_values(blob: dict[str, Any], problem: str) -> None:
+    with pytest.raises(OracleError, match=problem) as info:
+        check_data_model({"a": [{"b": blob}]})
+    assert "$.a[0].b" in str(info.value)
+    with pytest.raises(OracleError, match=problem):
+        from_json(to_json({"a": [{"b": blob}]}))
+
+
+def test_good_blob_passes() -> None:
+    blob = {"$type": "blob", "ref": BLOB_REF, "mimeType": "image/png", "size": 12}
+    check_data_model({"embed": blob})
+    assert from_json(to_json(blob)) == blob

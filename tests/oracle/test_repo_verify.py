@@ -333,3 +333,10 @@ def test_record_proof_negatives(key: PrivateKey) -> None:
         verify_record_proof(car, "did:plc:other", collection, rkey, key.public)
     with pytest.raises(OracleError, match=r"invalid NSID"):
         verify_record_proof(car, DID, "not-an-nsid", rkey, key.public)
+
+
+def test_records_are_held_to_the_data_model(key: PrivateKey) -> None:
+    blob = {"$type": "blob", "ref": CID.build(0x55, bytes(32)), "mimeType": "image/png", "size": 0}
+    repo = build_repo(DID, {f"{POST}/3l4qyfbbaaaaa": {"$type": POST, "embed": {"image": blob}}}, key)
+    with pytest.raises(OracleError, match=r"record app\.bsky\.feed\.post/3l4qyfbbaaaaa: .*must be positive"):
+        verify_repo_car(repo.car())

@@ -26,11 +26,12 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final
 
-from atcheck.oracle.cid import CID, _parse_cid_bytes, parse_cid
+from atcheck.oracle.cid import CID, RAW, _parse_cid_bytes, parse_cid
 from atcheck.oracle.errors import OracleError
 
 __all__ = [
     "Value",
+    "check_data_model",
     "decode_strict",
     "encode",
     "from_json",
@@ -350,13 +351,38 @@ def from_json(obj: object, *, path: str = "$", require_object: bool = False) -> 
 
 
 def _check_blob(blob: dict[str, Value], path: str) -> None:
-    if not isinstance(blob.get("ref"), CID):
+    """The data-model spec's blob: a ``raw`` ``ref`` link, a non-empty ``mimeType``, a positive ``size``."""
+    ref = blob.get("ref")
+    if not isinstance(ref, CID):
         raise OracleError(f"{path}: blob needs a 'ref' link")
-    if not isinstance(blob.get("mimeType"), str):
-        raise OracleError(f"{path}: blob needs a string 'mimeType'")
+    if ref.codec != RAW:
+        raise OracleError(f"{path}: blob ref {ref} has codec 0x{ref.codec:x}, not raw (0x55)")
+    mime = blob.get("mimeType")
+    if not isinstance(mime, str) or not mime:
+        raise OracleError(f"{path}: blob needs a non-empty string 'mimeType'")
     size = blob.get("size")
     if not isinstance(size, int) or isinstance(size, bool):
         raise OracleError(f"{path}: blob needs an integer 'size'")
+    if size <= 0:
+        raise OracleError(f"{path}: blob 'size' must be positive, not {size}")
+
+
+def check_data_model(value: Value, path: str = "$") -> None:
+    """The data-model rules a decoded value must also meet beyond CBOR: ``$type`` (when present) is a
+    non-empty string, and every ``$type: "blob"`` map is a well-formed blob. Raises :class:`OracleError`."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_data_model(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        if "$type" in value:
+            type_ = value["$type"]
+            if not isinstance(type_, str) or not type_:
+                raise OracleError(f"{path}: $type must be a non-empty string")
+            if type_ == "blob":
+                _check_blob(value, path)
+        for key, item in value.items():
+            if isinstance(item, list | dict):
+                check_data_model(item, f"{path}.{key}")
 
 
 def to_json(value: Value) -> object:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from atcheck.oracle.car import Car, read_car
-from atcheck.oracle.cbor import Value, decode_strict, encode
+from atcheck.oracle.cbor import Value, check_data_model, decode_strict, encode
 from atcheck.oracle.cid import CID, DAG_CBOR
 from atcheck.oracle.crypto import PublicKey, verify_signature
 from atcheck.oracle.errors import OracleError
@@ -163,6 +163,10 @@ def _decode_record(path: str, cid: CID, data: bytes | None) -> Value:
     collection = path.partition("/")[0]
     if type_ != collection:
         raise OracleError(f"record {path} has $type {type_!r}, not its collection {collection!r}")
+    try:
+        check_data_model(value)
+    except OracleError as exc:
+        raise exc.within(f"record {path}") from None
     return value
 
 
