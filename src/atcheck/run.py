@@ -93,13 +93,12 @@ class Run:
         """Stop what we started on interpreter exit and on SIGTERM, not only on a normal session end."""
         atexit.register(self.close)
         if threading_is_main():
-            previous = signal.getsignal(signal.SIGTERM)
 
             def on_term(signum: int, frame: FrameType | None) -> None:
-                self.close()
-                if callable(previous):
-                    previous(signum, frame)
-                raise SystemExit(128 + signum)
+                # Treated like Ctrl-C: pytest unwinds, fixtures tear down, the session ends and writes a
+                # partial report, and close() stops every service. A SystemExit here would be taken for
+                # a failure of whichever test was running, and the session would go on.
+                raise KeyboardInterrupt(f"signal {signum}")
 
             signal.signal(signal.SIGTERM, on_term)
 
@@ -110,6 +109,26 @@ class Run:
         self._closed = True
         self.stack.stop_all()
         shutil.rmtree(self.scratch_dir, ignore_errors=True)
+        self._scrub_logs()
+
+    def _scrub_logs(self) -> None:
+        """Service logs sit beside the reports, so the run's secrets are scrubbed from them too."""
+        log_dir = self.report_dir / "logs"
+        if not log_dir.is_dir():
+            return
+        from atcheck.report.redact import Redactor
+
+        redactor = Redactor(self.stack.secrets.all())
+        for path in log_dir.iterdir():
+            if not path.is_file():
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                scrubbed = redactor.text(text)
+                if scrubbed != text:
+                    path.write_text(scrubbed, encoding="utf-8")
+            except OSError:
+                continue
 
     # -- reporting ---------------------------------------------------------------------------------------
 

@@ -138,6 +138,8 @@ class ProcessLauncher:
         env = {
             **_base_env(),
             **scope.render_map(spec.env, f"{where}.env"),
+            # Marks every process of the run, so a self-test can prove none survives it (/proc/*/environ).
+            "ATCHECK_RUN_ID": ctx.run_id,
         }
         credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
         ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
