@@ -8,8 +8,8 @@ them back in error messages. So every string that reaches a report file passes t
 1. the model is scrubbed field by field (:meth:`Redactor.report`), *before* any writer truncates or escapes
    a string: a secret cut in half by truncation, or turned into ``&lt;`` by HTML escaping, can no longer be
    found by exact matching, so it has to go while it is still whole and raw;
-2. every rendered file is scrubbed once more as text (:meth:`Redactor.text`), as a net for anything a writer
-   adds on its own.
+2. every rendered file is scrubbed once more (:meth:`Redactor.net`: exact secrets and JWTs), as a net for
+   anything a writer adds on its own.
 
 Two kinds of rules apply:
 
@@ -64,18 +64,18 @@ PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 # A JWT (or JWS/JWE) in any text: base64url of '{"' starts with eyJ; at least two dot-separated segments.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)*")
 
-# Bounded on both sides: an unbounded name would make a long hostile word ("tokentoken...") quadratic.
-_NAME = (
-    r"[A-Za-z0-9_-]{0,40}(?:password|passwd|secret|token|jwt|private[_-]?key|api[_-]?key|credential)"
-    r"[A-Za-z0-9_-]{0,40}"
-)
+# A secret-looking name, matched from its keyword on (what precedes it, as in "accessJwt", is kept as is);
+# the tail is bounded so that a long hostile word ("tokentoken...") cannot make matching quadratic.
+_NAME = r"(?:password|passwd|secret|token|jwt|private[_-]?key|api[_-]?key|credential)[A-Za-z0-9_-]{0,40}"
 # "password": "x", 'password': 'x', password="x" (JSON, Python reprs, logs), also when not valid JSON overall.
 _QUOTED_FIELD = re.compile(
-    rf"""(?P<key>(?P<kq>["']?)\b{_NAME}(?P=kq)\s*[:=]\s*)(?P<q>["'])(?:\\.|(?!(?P=q))[^\\])*(?P=q)""",
+    rf"""(?P<key>{_NAME}["']?\s*[:=]\s*)(?P<q>["'])(?:\\.|(?!(?P=q))[^\\])*(?P=q)""",
     re.IGNORECASE,
 )
 # password=x in form bodies, query strings and log lines.
-_BARE_FIELD = re.compile(rf"(?P<key>\b{_NAME}\s*=\s*)(?![\"'\s])[^\s&;,\"'<>]+", re.IGNORECASE)
+_BARE_FIELD = re.compile(rf"(?P<key>{_NAME}\s*=\s*)(?![\"'\s])[^\s&;,\"'<>]+", re.IGNORECASE)
+# Cheap lower-case substrings that must be present for any of the name-based patterns to match.
+_HINTS = ("pass", "secret", "token", "jwt", "key", "credential", "authorization", "cookie", "dpop")
 # Authorization: Bearer x / Cookie: x in raw header dumps inside messages. The value stops at a quote or
 # markup so that the final pass over rendered JSON / HTML / XML cannot swallow their syntax.
 _HEADER_LINE = re.compile(
@@ -124,12 +124,25 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """Scrub free text: known secrets, JWTs, ``name: "value"``/``name=value`` pairs, header lines."""
-        if self._exact is not None:
-            value = self._exact.sub(REDACTED, value)
-        value = _JWT.sub(REDACTED, value)
+        value = self.net(value)
+        lower = value.lower()
+        if not any(hint in lower for hint in _HINTS):
+            return value
         value = _HEADER_LINE.sub(lambda m: m.group("key") + REDACTED, value)
         value = _QUOTED_FIELD.sub(lambda m: m.group("key") + m.group("q") + REDACTED + m.group("q"), value)
         return _BARE_FIELD.sub(lambda m: m.group("key") + REDACTED, value)
+
+    def net(self, value: str) -> str:
+        """The last pass over rendered files: known secrets in every spelling, and JWTs.
+
+        The name-based rules are left out on purpose: every model string went through them already, and
+        over a rendered file they would only find the writers' own markup (and could disturb its syntax).
+        """
+        if self._exact is not None:
+            value = self._exact.sub(REDACTED, value)
+        if "eyJ" in value:
+            value = _JWT.sub(REDACTED, value)
+        return value
 
     def optional_text(self, value: str | None) -> str | None:
         return None if value is None else self.text(value)

@@ -108,7 +108,7 @@ def write_reports(
     for kind, text in rendered.items():
         path = out_dir / FILE_NAMES[kind]
         try:
-            write_atomically(path, net.text(text))
+            write_atomically(path, net.net(text))
         except OSError as exc:
             raise SetupError(f"cannot write {path}: {exc.strerror or exc}") from exc
         written[kind] = path
