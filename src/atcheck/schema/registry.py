@@ -201,7 +201,7 @@ class SchemaRegistry:
             return ["$: a record must be a JSON object"]
         rtype = record.get("$type")
         if not isinstance(rtype, str) or not rtype:
-            return ["$: a record needs a non-empty string $type"]
+            return ["$.$type: a record needs a non-empty string $type"]
         if rtype not in self.resources:
             return [f"$.$type: no Lexicon for {rtype!r}"]
         if self.resources[rtype].get("x-lexPrimaryType") != "record":
