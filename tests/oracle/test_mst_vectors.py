@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from atcheck.oracle.cid import parse_cid
 from atcheck.oracle.mst import build_mst, common_prefix_len, find_key, key_height, walk_mst
@@ -68,3 +70,10 @@ def test_empty_tree() -> None:
     root, blocks = build_mst({})
     assert blocks[root] == bytes.fromhex("a2616580616cf6")  # {"e": [], "l": null}
     assert walk_mst(root, blocks.get).records == []
+
+
+@given(st.binary(max_size=40), st.binary(max_size=40))
+def test_common_prefix_fast_path_agrees_with_the_definition(a: bytes, b: bytes) -> None:
+    naive = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    assert common_prefix_len(a, b) == naive
+    assert common_prefix_len(a, a + b) == len(a)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from atcheck.oracle.cbor import decode_strict, encode
-from atcheck.oracle.cid import CID, _parse_cid_bytes, compute_cid
+from atcheck.oracle.cid import _BLESSED_HEADS, CID, _parse_cid_bytes, compute_cid
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.varint import encode_varint, read_varint
 
@@ -104,6 +104,8 @@ def read_car(data: bytes, *, verify_hashes: bool = True) -> Car:
 def _read_section_cid(buf: bytes, pos: int, stop: int) -> tuple[CID, int]:
     """The CID opening a section (its varints give its length), and where the block starts."""
     start = pos
+    if buf[pos : pos + 4] in _BLESSED_HEADS and pos + 36 <= stop:  # fast path, checked by the full parse
+        return _parse_cid_bytes(buf[pos : pos + 36], base_offset=pos), pos + 36
     if buf[pos] == 0x12 and pos + 1 < stop and buf[pos + 1] == 0x20:
         raise OracleError("CIDv0 block CID is not allowed in atproto", offset=pos)
     try:

@@ -52,20 +52,31 @@ def key_height(key: bytes | str) -> int:
 
 def common_prefix_len(a: bytes | str, b: bytes | str) -> int:
     """Length of the common prefix, in bytes for bytes and in characters for str (ASCII keys: the same)."""
+    if isinstance(a, str) or isinstance(b, str):
+        n = min(len(a), len(b))
+        i = 0
+        while i < n and a[i] == b[i]:
+            i += 1
+        return i
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    # XOR of the two n-byte prefixes: the highest set bit falls in the first byte that differs.
+    diff = int.from_bytes(a[:n], "big") ^ int.from_bytes(b[:n], "big")
+    return n if diff == 0 else n - 1 - (diff.bit_length() - 1) // 8
 
 
-def check_repo_path(key: str) -> None:
-    """A repo path is ``<collection NSID>/<record key>``: exactly two segments, both valid."""
+def check_repo_path(key: str, known_collections: set[str] | None = None) -> None:
+    """A repo path is ``<collection NSID>/<record key>``: exactly two segments, both valid.
+
+    ``known_collections`` caches collections already found valid, since a repo repeats a handful of them.
+    """
     collection, sep, rkey = key.partition("/")
     if not sep:
         raise OracleError(f"MST key {key!r} is not a repo path <collection>/<rkey>")
     try:
-        check_nsid(collection)
+        if known_collections is None or collection not in known_collections:
+            check_nsid(collection)
+            if known_collections is not None:
+                known_collections.add(collection)
         check_record_key(rkey)
     except SyntaxViolation as exc:
         raise OracleError(f"MST key {key!r}: {exc}") from None
@@ -168,6 +179,7 @@ def walk_mst(
     offending node's CID on the first problem."""
     walk = MstWalk()
     last: list[str] = []
+    collections: set[str] = set()
 
     def load(cid: CID) -> MstNode:
         data = get_block(cid)
@@ -180,27 +192,30 @@ def walk_mst(
 
     def visit(cid: CID, node: MstNode, height: int, is_root: bool) -> None:
         walk.nodes.append(cid)
-        where = f"MST node {cid} (height {height})"
+
+        def where() -> str:  # only formatted on failure: str(CID) costs a base32 encode
+            return f"MST node {cid} (height {height})"
+
         if not node.entries:
             if is_root and node.left is not None:
-                raise OracleError(f"{where}: the root is an empty node that only points to a subtree")
+                raise OracleError(f"{where()}: the root is an empty node that only points to a subtree")
             if not is_root and node.left is None:
-                raise OracleError(f"{where}: empty node with no subtree (empty nodes must be pruned)")
+                raise OracleError(f"{where()}: empty node with no subtree (empty nodes must be pruned)")
         if height == 0 and (node.left is not None or any(t is not None for _, _, t in node.entries)):
-            raise OracleError(f"{where}: a height-0 node links to a subtree")
+            raise OracleError(f"{where()}: a height-0 node links to a subtree")
         if node.left is not None:
             visit(node.left, load(node.left), height - 1, False)
         for key, value, right in node.entries:
             actual = key_height(key)
             if actual != height:
-                raise OracleError(f"{where}: key {key!r} has height {actual}, not the node's {height}")
+                raise OracleError(f"{where()}: key {key!r} has height {actual}, not the node's {height}")
             if check_paths:
                 try:
-                    check_repo_path(key)
+                    check_repo_path(key, collections)
                 except OracleError as exc:
-                    raise exc.within(where) from None
+                    raise exc.within(where()) from None
             if last and key <= last[0]:
-                raise OracleError(f"{where}: key {key!r} is out of order after {last[0]!r}")
+                raise OracleError(f"{where()}: key {key!r} is out of order after {last[0]!r}")
             last[:] = [key]
             walk.records.append((key, value))
             if right is not None:
