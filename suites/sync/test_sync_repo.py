@@ -9,7 +9,6 @@ getLatestCommit.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,12 @@ from atcheck.syntax import decode_tid, is_valid_tid
 from atcheck.xrpc.client import XrpcClient, XrpcResponse
 
 COLLECTION = "com.example.atcheck.synced"
+#: Later writes (revs, diffs) go here, so COLLECTION keeps exactly what the ``written`` fixture wrote. Record
+#: keys are fixed, so the repo (and so the MST shape every proof walks) is the same in every run.
+CHURN = "com.example.atcheck.churn"
+#: Enough records for an MST of several layers, so proofs must carry inner nodes.
+BULK = "com.example.atcheck.bulk"
+BULK_COUNT = 40
 CAR = "application/vnd.ipld.car"
 SigningKey = Callable[[str], PublicKey]
 #: How far a rev's clock may be from ours (the spec leaves "a few minutes of drift" to consumers).
@@ -54,8 +59,8 @@ def oracle_verdict(what: str, resp: XrpcResponse) -> Iterator[None]:
         raise ConformanceFailure(what, str(exc), resp) from None
 
 
-def record(text: str) -> dict[str, Any]:
-    return {"$type": COLLECTION, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
+def record(text: str, collection: str = COLLECTION) -> dict[str, Any]:
+    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
 
 
 @dataclass
@@ -69,18 +74,19 @@ class Written:
 
 
 def _put(account: Account, rkey: str, value: dict[str, Any]) -> None:
-    body = {"repo": account.did, "collection": COLLECTION, "rkey": rkey, "record": value}
+    body = {"repo": account.did, "collection": value["$type"], "rkey": rkey, "record": value}
     expect_ok(account.client.procedure("com.atproto.repo.putRecord", body))
 
 
 @pytest.fixture(scope="module")
 def written(module_account: Account) -> Written:
-    """Creates five records, updates one and deletes another: every kind of write ends up in the export.
+    """Creates records, updates one and deletes another: every kind of write ends up in the export.
 
     deleteRecord's own answer is judged by the repo suite; here only its effect counts, so that one broken
     response does not hide every sync check.
     """
     records = {f"{COLLECTION}/s{i}": record(f"record {i}") for i in range(5)}
+    records.update({f"{BULK}/b{i:02d}": record(f"bulk {i}", BULK) for i in range(BULK_COUNT)})
     for path, value in records.items():
         _put(module_account, path.rsplit("/", 1)[1], value)
     records[f"{COLLECTION}/s1"] = record("record 1, updated")
@@ -169,8 +175,8 @@ def test_get_repo_holds_exactly_the_written_records(
     pds: XrpcClient, written: Written, signing_key: SigningKey
 ) -> None:
     verified, resp = verified_export(pds, written, signing_key)
-    ours = {path: cid for path, (cid, _) in verified.records.items() if path.startswith(f"{COLLECTION}/")}
-    expect_equal(sorted(ours), sorted(written.records), f"the {COLLECTION} records in the export", resp)
+    ours = {path: cid for path, (cid, _) in verified.records.items() if not path.startswith(f"{CHURN}/")}
+    expect_equal(sorted(ours), sorted(written.records), "the records in the export", resp)
     for path, value in written.records.items():
         expect_equal(str(ours[path]), cid_for_record(value), f"the CID of {path} in the export", resp)
         expect_equal(verified.record_json(path), value, f"the content of {path} in the export", resp)
@@ -199,7 +205,7 @@ def test_rev_is_a_tid_that_increases_with_every_write(pds: XrpcClient, written: 
     did = written.account.did
     revs: list[str] = []
     for i in range(3):
-        _put(written.account, f"rev{i}{secrets.token_hex(3)}", record(f"rev step {i}"))
+        _put(written.account, f"rev{i}", record(f"rev step {i}", CHURN))
         latest, resp = latest_commit(pds, did)
         expect(is_valid_tid(latest["rev"]), "a rev that is a TID", latest["rev"], resp)
         if revs:
@@ -215,7 +221,7 @@ def test_rev_is_a_tid_that_increases_with_every_write(pds: XrpcClient, written: 
 @pytest.mark.requirement("REPO-COMMIT-05")
 @pytest.mark.needs("sync.latest-commit", "repo.write")
 def test_rev_follows_the_wall_clock(pds: XrpcClient, written: Written) -> None:
-    _put(written.account, f"clock{secrets.token_hex(3)}", record("now"))
+    _put(written.account, "clock", record("now", CHURN))
     latest, resp = latest_commit(pds, written.account.did)
     micros, _clock_id = decode_tid(latest["rev"])
     drift = abs(micros / 1e6 - time.time())
@@ -231,8 +237,8 @@ def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
 ) -> None:
     did = written.account.did
     before, _ = latest_commit(pds, did)
-    value = record(f"after {before['rev']}")
-    _put(written.account, f"since{secrets.token_hex(3)}", value)
+    value = record(f"after {before['rev']}", CHURN)
+    _put(written.account, "since", value)
     latest, _ = latest_commit(pds, did)
     resp = pds.query("com.atproto.sync.getRepo", {"did": did, "since": before["rev"]})
     expect_status(resp, 200)
@@ -254,16 +260,18 @@ def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
 
 @pytest.mark.requirement("SYNC-HTTP-04", "REPO-REC-01")
 @pytest.mark.needs("sync.get-record", "repo.write", "identity.plc")
-def test_get_record_proves_the_record(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
+def test_get_record_proves_each_record(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
+    """For every record written: a CAR with the signed commit and the MST path down to the record block."""
     did = written.account.did
-    path, value = next(iter(written.records.items()))
-    rkey = path.rsplit("/", 1)[1]
-    resp = pds.query("com.atproto.sync.getRecord", {"did": did, "collection": COLLECTION, "rkey": rkey})
-    expect_status(resp, 200)
-    with oracle_verdict("a record proof from a signed commit", resp):
-        proof = verify_record_proof(resp.content, did, COLLECTION, rkey, signing_key(did))
-    expect(proof.exists, f"the proof to reach {path}", "a proof of absence", resp)
-    expect_equal(str(proof.cid), cid_for_record(value), f"the proven CID of {path}", resp)
+    key = signing_key(did)
+    for path, value in written.records.items():
+        collection, rkey = path.split("/")
+        resp = pds.query("com.atproto.sync.getRecord", {"did": did, "collection": collection, "rkey": rkey})
+        expect_status(resp, 200)
+        with oracle_verdict(f"a proof of {path} from a signed commit", resp):
+            proof = verify_record_proof(resp.content, did, collection, rkey, key)
+        expect(proof.exists, f"the proof to reach {path}", "a proof of absence", resp)
+        expect_equal(str(proof.cid), cid_for_record(value), f"the proven CID of {path}", resp)
 
 
 @pytest.mark.requirement("REPO-REC-02", "SYNC-HTTP-04")
