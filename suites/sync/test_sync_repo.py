@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -225,9 +226,9 @@ def test_rev_follows_the_wall_clock(pds: XrpcClient, written: Written) -> None:
     latest, resp = latest_commit(pds, written.account.did)
     micros, _clock_id = decode_tid(latest["rev"])
     drift = abs(micros / 1e6 - time.time())
-    expect(
-        drift <= REV_CLOCK_SLACK_S, f"a rev within {REV_CLOCK_SLACK_S} s of now", f"{drift:.0f} s off", resp
-    )
+    when = datetime.fromtimestamp(micros / 1e6, tz=UTC).isoformat(timespec="seconds")
+    got = f"rev {latest['rev']} = {when}, {drift:.0f} s off"
+    expect(drift <= REV_CLOCK_SLACK_S, f"a rev within {REV_CLOCK_SLACK_S} s of now", got, resp)
 
 
 @pytest.mark.requirement("SYNC-HTTP-02", "REPO-DIFF-01")
