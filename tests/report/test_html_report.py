@@ -199,3 +199,18 @@ def test_long_evidence_is_clipped_and_last_exchanges_kept(report: RunReport) -> 
     assert "14 earlier exchange(s) not shown" in page
     assert "more characters not shown" in page
     assert len(page) < 500_000
+
+
+def test_failed_cell_links_to_a_new_failure_before_a_known_one(report: RunReport) -> None:
+    known = Result(
+        "suites/xrpc/test_errors.py::test_first", "arroba", ["XRPC-ERR-01"], "MUST", Outcome.FAILED, "old bug"
+    )
+    if not hasattr(known, "known_failure"):
+        return
+    known.known_failure = "tracked"
+    report.results.insert(0, known)  # first in order, yet the cell must point at the new failure
+    page = render_html(report)
+    row = re.search(r"id='req-XRPC-ERR-01'>(.*?)</summary>", page, re.S)
+    assert row is not None
+    link = re.search(r'href="#(f-\d+)"', row.group(1))
+    assert link is not None and link.group(1) == "f-3"  # the envelope failure, now at index 3

@@ -126,6 +126,8 @@ def _index(report: RunReport, matrix: Matrix) -> _Index:
             if req_id in seen_tests and result.test_id not in seen_tests[req_id]:
                 seen_tests[req_id].add(result.test_id)
                 tests_of_req[req_id].append(result.test_id)
+    for failing in cell_failures.values():  # a failed cell links to a new failure before a known one
+        failing.sort(key=lambda i: bool(known_failure(report.results[i])))
     return _Index(
         matrix=matrix,
         summary=summarize(report, matrix),
@@ -452,7 +454,7 @@ a.v{text-decoration:underline}
 .filters legend{font-weight:600;font-size:12px}
 .filters label{display:inline-block;margin-right:.6rem;font-size:13px}
 .count{margin:.3rem 0;color:var(--muted)}
-.grid{border:1px solid var(--line);overflow-x:auto}
+.grid{border:1px solid var(--line)}
 .row{display:grid;grid-template-columns:var(--cols);gap:.4rem;align-items:center;padding:.2rem .4rem;
 border-bottom:1px solid var(--line);min-width:min-content}
 .row.head{font-weight:600;background:var(--alt);position:sticky;top:0;z-index:1}
