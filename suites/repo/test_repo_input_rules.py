@@ -169,6 +169,7 @@ _MALFORMED = {
     "link-extra-key": {"$link": "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm", "extra": 1},
     "bytes-not-base64": {"$bytes": "%%% not base64 %%%"},
     "bytes-extra-key": {"$bytes": "aGVsbG8=", "extra": 1},
+    "bytes-not-a-string": {"$bytes": [1, 2, 3]},
 }
 
 
@@ -188,3 +189,15 @@ def test_malformed_special_objects_are_refused_even_without_validation(
 def test_a_record_over_one_megabyte_is_refused(module_account: Account) -> None:
     record = {"$type": COLLECTION, "blob": "x" * 1_100_000}
     expect_refused(put_raw(module_account, f"big{secrets.token_hex(4)}", record))
+
+
+_BAD_NESTED_TYPES: dict[str, object] = {"null": None, "number": 123, "empty": ""}
+
+
+@pytest.mark.requirement("DM-TYPE-08")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize("case", sorted(_BAD_NESTED_TYPES))
+def test_a_present_type_must_be_a_non_empty_string(module_account: Account, case: str) -> None:
+    """``$type`` anywhere in a record, when present, is a non-empty string (null, 123 and "" are invalid)."""
+    record = {"$type": COLLECTION, "inner": {"$type": _BAD_NESTED_TYPES[case], "a": 1}}
+    expect_refused(put_raw(module_account, f"nt{secrets.token_hex(4)}", record, validate=False))

@@ -58,7 +58,9 @@ def put(account: Account, rkey: str, record: dict[str, Any], collection: str = C
         "com.atproto.repo.putRecord",
         {"repo": account.did, "collection": collection, "rkey": rkey, "record": record},
     )
-    return expect_ok(resp)
+    got = expect_ok(resp)
+    expect_valid(got, lexicon_schema("com.atproto.repo.putRecord", "output"), "the putRecord output", resp)
+    return got
 
 
 def get(account: Account, rkey: str, collection: str = COLLECTION) -> XrpcResponse:
@@ -71,6 +73,7 @@ def expect_stored(account: Account, rkey: str, record: dict[str, Any], collectio
     """getRecord returns exactly ``record``, at its URI, under the oracle's CID."""
     resp = get(account, rkey, collection)
     got = expect_ok(resp)
+    expect_valid(got, lexicon_schema("com.atproto.repo.getRecord", "output"), "the getRecord output", resp)
     expect_equal(got.get("uri"), uri_of(account, rkey, collection), "getRecord's uri", resp)
     expect_equal(got.get("value"), record, "the stored record value", resp)
     expect_equal(got.get("cid"), cid_for_record(record), "getRecord's cid (DAG-CBOR CID of the record)", resp)

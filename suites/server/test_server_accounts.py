@@ -63,6 +63,25 @@ def test_describe_server_matches_its_lexicon(pds: XrpcClient) -> None:
     valid_output(pds.query("com.atproto.server.describeServer"), "com.atproto.server.describeServer")
 
 
+@pytest.mark.requirement("ACCT-16", "SYN-DID-07")
+@pytest.mark.needs("server.describe")
+def test_describe_server_names_the_service_did(pds: XrpcClient, target: TargetUnderTest) -> None:
+    """``did`` is the server's service DID. A did:web is a bare host name: a port is percent-encoded
+    (``did:web:localhost%3A2583``), since every further ``:`` would start a path, which atproto forbids."""
+    resp = pds.query("com.atproto.server.describeServer")
+    did = expect_ok(resp).get("did")
+    if not isinstance(did, str):
+        raise ConformanceFailure("a did string in describeServer", did, resp)
+    if did.startswith("did:web:"):
+        host = did[len("did:web:") :]
+        expect(":" not in host, "a did:web without path segments (only a host, port as %3A)", did, resp)
+    declared = target.endpoint("pds").did
+    if declared:
+        expect_equal(
+            did, declared, "describeServer's did (the service DID the target was started with)", resp
+        )
+
+
 @pytest.mark.requirement("ACCT-16")
 @pytest.mark.needs("server.describe", "account.create")
 def test_describe_server_lists_the_domain_accounts_are_created_under(
