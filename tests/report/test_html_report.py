@@ -155,7 +155,8 @@ def test_row_classes_drive_the_filters(report: RunReport) -> None:
     )
     # areas sorted: repo=0 sync=1 syntax=2 xrpc=3; levels MUST=0 SHOULD=1 MAY=2; verdicts in VERDICT_ORDER
     assert classes["req-XRPC-ERR-01"].split() == ["req", "a-3", "l-0", "v-0", "v-1", "v-5"]
-    assert classes["req-SYNC-FH-03"].split() == ["req", "a-1", "l-0", "v-4"]
+    assert classes["req-SYNC-FH-03"].split() == ["req", "a-1", "l-0", "v-4", "untested"]
+    assert "#matrix:has(#hide-untested:checked) .req.untested" in page
     assert "#matrix:has(#fa-3:checked) .req:not(.a-3)" in page
     assert "#matrix:has(#fv-1:checked) .req:not(.v-1)" in page
     for radio in ("fa-all", "fa-3", "fl-0", "fl-2", "fv-1", "fv-5"):

@@ -235,6 +235,8 @@ def _filters(areas: list[str], levels: list[str]) -> str:
         + group("fa", "Area", ((str(i), a) for i, a in enumerate(areas)))
         + group("fl", "Level", ((str(i), lv) for i, lv in enumerate(levels)))
         + group("fv", "Verdict on any target", verdicts)
+        + "<fieldset><legend>Untested</legend><label><input type='checkbox' id='hide-untested'> hide "
+        "requirements no test checks</label></fieldset>"
         + "<p class='count' id='count' aria-live='polite'></p></form>"
     )
 
@@ -243,6 +245,7 @@ def _filter_css(n_areas: int, n_levels: int) -> str:
     rules = [f"#matrix:has(#fa-{i}:checked) .req:not(.a-{i})" for i in range(n_areas)]
     rules += [f"#matrix:has(#fl-{i}:checked) .req:not(.l-{i})" for i in range(n_levels)]
     rules += [f"#matrix:has(#fv-{i}:checked) .req:not(.v-{i})" for i in range(len(VERDICT_ORDER))]
+    rules.append("#matrix:has(#hide-untested:checked) .req.untested")
     return ",\n".join(rules) + "{display:none}\n" if rules else ""
 
 
@@ -303,6 +306,7 @@ def _matrix(report: RunReport, index: _Index) -> str:
         classes = " ".join(
             ["req", f"a-{area_idx[req.area]}", f"l-{level_idx[req.level]}"]
             + [f"v-{i}" for i in sorted(verdicts_here)]
+            + (["untested"] if not index.tests_of_req.get(req.id) else [])
         )
         deviations = (
             "<h4>Deviations</h4><ul>" + "".join(f"<li>{_e(d)}</li>" for d in req.deviations) + "</ul>"
@@ -483,9 +487,11 @@ var count=document.getElementById('count');
 var hasHas=window.CSS&&CSS.supports&&CSS.supports('selector(:has(a))');
 function pick(n){var c=m.querySelector('input[name='+n+']:checked');
  return c&&c.id!==n+'-all'?c.id.slice(n.length+1):null;}
+var hu=document.getElementById('hide-untested');
 function update(){var a=pick('fa'),l=pick('fl'),v=pick('fv'),shown=0;
  rows.forEach(function(r){var ok=(a===null||r.classList.contains('a-'+a))&&
-  (l===null||r.classList.contains('l-'+l))&&(v===null||r.classList.contains('v-'+v));
+  (l===null||r.classList.contains('l-'+l))&&(v===null||r.classList.contains('v-'+v))&&
+  !(hu.checked&&r.classList.contains('untested'));
   if(!hasHas)r.style.display=ok?'':'none';if(ok)shown++;});
  count.textContent='Showing '+shown+' of '+rows.length+' requirements.';}
 m.addEventListener('change',update);update();
