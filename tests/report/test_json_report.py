@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
+
+from atcheck.errors import UsageError
 from atcheck.report import json_writer
-from atcheck.report.json_writer import render_json, report_json, validation_errors
+from atcheck.report.json_writer import read_report, render_json, report_json, validation_errors
 from atcheck.report.model import Exchange, Outcome, RunReport
 from atcheck.report.model import TestResult as Result
 
@@ -76,7 +80,9 @@ def test_summary_counts_and_coverage(report: RunReport) -> None:
     assert broken["outcomes"] == {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
 
 
-def test_huge_bodies_and_messages_are_clipped_with_a_marker(report: RunReport, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_huge_bodies_and_messages_are_clipped_with_a_marker(
+    report: RunReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(json_writer, "BODY_LIMIT", 100)
     monkeypatch.setattr(json_writer, "MESSAGE_LIMIT", 50)
     big = Result(
@@ -102,3 +108,22 @@ def test_empty_run_is_valid() -> None:
     assert validation_errors(data) == []
     assert data["summary"]["coverage"] == {"requirements": 0, "tested": 0, "ratio": 0.0}
     assert data["summary"]["must_failed"] is False
+
+
+def test_round_trip_through_report_json(tmp_path: Path, report: RunReport, secrets: list[str]) -> None:
+    from atcheck.report.redact import Redactor
+    from atcheck.report.writer import write_reports
+
+    written = write_reports(report, tmp_path / "run", secrets=secrets)
+    back = read_report(written["json"])
+    assert back.to_json() == Redactor(secrets).report(report).to_json()
+    assert all(isinstance(r.outcome, Outcome) for r in back.results)
+    assert render_json(back) == written["json"].read_text(encoding="utf-8")
+
+
+def test_reading_something_else_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "report.json"
+    for text in ("not json", "[1, 2]", '{"results": [{"outcome": "weird"}]}', '{"run_id": "x"}'):
+        bad.write_text(text)
+        with pytest.raises(UsageError, match="report"):
+            read_report(bad)

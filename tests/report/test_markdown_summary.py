@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from atcheck.report import markdown
 from atcheck.report.markdown import escape_md, render_markdown
 from atcheck.report.model import Outcome, RequirementInfo, RunReport
@@ -77,7 +79,7 @@ def test_hostile_text_does_not_render_as_markdown_or_html(report: RunReport) -> 
     assert escape_md("a|b\nc\x00") == "a\\|b c "
 
 
-def test_stays_under_the_size_budget(report: RunReport, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_stays_under_the_size_budget(report: RunReport, monkeypatch: pytest.MonkeyPatch) -> None:
     reqs = [RequirementInfo(f"BIG-{i:05d}", "MUST", "big", "s", "r", tests=[f"t{i}"]) for i in range(3000)]
     results = [
         Result(f"t{i}", "arroba", [f"BIG-{i:05d}"], "MUST", Outcome.FAILED, "x" * 300) for i in range(3000)

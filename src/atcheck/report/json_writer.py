@@ -9,15 +9,23 @@ the report unusable.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from atcheck.errors import SetupError
+from atcheck.errors import SetupError, UsageError
 from atcheck.paths import project_root
 from atcheck.report.clip import clip
-from atcheck.report.model import Exchange, RunReport, requirement_matrix
+from atcheck.report.model import (
+    Exchange,
+    Outcome,
+    RequirementInfo,
+    RunReport,
+    TargetInfo,
+    TestResult,
+    requirement_matrix,
+)
 from atcheck.report.summary import Matrix, Summary, summarize
 
 FORMAT_VERSION = 1
@@ -113,3 +121,53 @@ def validation_errors(data: Any) -> list[str]:
         f"{'/'.join(str(p) for p in err.absolute_path) or '(root)'}: {err.message}"
         for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     ]
+
+
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], data: dict[str, Any]) -> _T:
+    """``cls(**data)`` keeping only the fields ``cls`` has, so that files from other versions still load."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def report_from_json(data: dict[str, Any]) -> RunReport:
+    """The :class:`RunReport` behind a report.json document (the derived matrix and summary are dropped).
+
+    Lets a report be rendered again later, or several runs be compared, without re-running anything.
+    """
+    try:
+        results = [
+            _build(
+                TestResult,
+                {
+                    **r,
+                    "outcome": Outcome(r["outcome"]),
+                    "evidence": [_build(Exchange, e) for e in r["evidence"]],
+                },
+            )
+            for r in data["results"]
+        ]
+        return _build(
+            RunReport,
+            {
+                **data,
+                "targets": [_build(TargetInfo, t) for t in data["targets"]],
+                "requirements": [_build(RequirementInfo, r) for r in data["requirements"]],
+                "results": results,
+            },
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"not an atcheck report.json: {type(exc).__name__}: {exc}") from exc
+
+
+def read_report(path: Path) -> RunReport:
+    """Load a report.json written by :func:`render_json`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the report {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"not an atcheck report.json: {path}")
+    return report_from_json(data)
