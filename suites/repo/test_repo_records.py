@@ -11,6 +11,7 @@ app-level validation, and any data-model value can be sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from itertools import count
@@ -30,7 +31,9 @@ from atcheck.checks import (
     expect_status,
     expect_valid,
 )
+from atcheck.oracle.cbor import from_json, to_json
 from atcheck.oracle.cid import cid_for_record
+from atcheck.oracle.errors import OracleError
 from atcheck.schema.registry import lexicon_schema
 from atcheck.syntax import is_valid_tid
 from atcheck.xrpc.client import XrpcResponse
@@ -141,6 +144,20 @@ def test_get_record_accepts_handle_or_did(module_account: Account) -> None:
         "com.atproto.repo.getRecord", {"repo": module_account.handle, **params}
     )
     expect_equal(expect_ok(resp), by_did, "getRecord by handle (same as by DID)", resp)
+
+
+@pytest.mark.requirement("SYN-URI-07", "SYN-ATID-01")
+@pytest.mark.needs("repo.write")
+def test_write_by_handle_returns_a_did_uri(module_account: Account) -> None:
+    """Writes name the repo by handle or DID; the record URI they return always has the DID as authority."""
+    rkey = new_rkey("byhandle")
+    resp = module_account.client.procedure(
+        "com.atproto.repo.putRecord",
+        {"repo": module_account.handle, "collection": COLLECTION, "rkey": rkey, "record": note("by handle")},
+    )
+    expect_equal(
+        expect_ok(resp).get("uri"), uri_of(module_account, rkey), "the record URI (DID authority)", resp
+    )
 
 
 @pytest.mark.requirement("REPO-REC-01")
@@ -266,6 +283,58 @@ def test_any_data_model_record_round_trips_with_the_oracle_cid(
     got = put(module_account, rkey, record)
     expect_equal(got.get("cid"), cid_for_record(record), "putRecord's cid (DAG-CBOR CID of the record)")
     expect_stored(module_account, rkey, record)
+
+
+def _b64(data: bytes, padded: bool) -> str:
+    text = base64.b64encode(data).decode("ascii")
+    return text if padded else text.rstrip("=")
+
+
+_bytes_values = st.builds(
+    lambda data, padded: {"$bytes": _b64(data, padded)}, st.binary(max_size=40), st.booleans()
+)
+_link_values = st.binary(max_size=16).map(
+    lambda seed: {"$link": cid_for_record({"seed": {"$bytes": _b64(seed, True)}})}
+)
+special_records = st.fixed_dictionaries(
+    {
+        "$type": st.just(COLLECTION),
+        "blob": _bytes_values,
+        "ref": _link_values,
+        "mixed": st.lists(_bytes_values | _link_values | _scalars, max_size=4),
+    }
+)
+
+
+def normalised(value: Any, what: str, resp: XrpcResponse | None = None) -> Any:
+    """The canonical JSON form (unpadded ``$bytes``, ``$link`` strings as the CID prints), to compare values
+    whose JSON spelling may legitimately differ."""
+    try:
+        return to_json(from_json(value))
+    except OracleError as exc:
+        raise ConformanceFailure(f"{what} in the data model's JSON form", str(exc), resp) from None
+
+
+@pytest.mark.requirement("DM-JSON-02", "DM-JSON-04", "REPO-REC-01")
+@pytest.mark.needs("repo.write", "repo.read")
+@settings(SUITE, max_examples=8)
+@given(record=special_records)
+def test_bytes_and_links_round_trip_with_the_oracle_cid(
+    module_account: Account, record: dict[str, Any]
+) -> None:
+    """``$bytes`` (padded or not) and ``$link`` hash as CBOR bytes and tag-42 links, and come back equal."""
+    rkey = new_rkey("special")
+    got = put(module_account, rkey, record)
+    expect_equal(got.get("cid"), cid_for_record(record), "putRecord's cid (bytes and links as CBOR types)")
+    resp = get(module_account, rkey)
+    stored = expect_ok(resp)
+    expect_equal(stored.get("cid"), cid_for_record(record), "getRecord's cid", resp)
+    expect_equal(
+        normalised(stored.get("value"), "the stored value", resp),
+        normalised(record, "the record sent"),
+        "the stored value (bytes and links compared by content)",
+        resp,
+    )
 
 
 @pytest.mark.requirement("DM-JSON-03", "REPO-REC-01")
