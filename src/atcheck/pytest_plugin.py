@@ -423,6 +423,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # The terminal (and so CI logs) shows longrepr: scrub the run's secrets from it as from the reports.
         report.longrepr = Redactor(run.stack.secrets.all()).text(str(report.longrepr))
     _apply_baseline(run, result, report)
+    _progress(item, run, result)
+
+
+def _suite_area(item: pytest.Item) -> str:
+    try:
+        return Path(str(item.path)).resolve().relative_to(suites_dir().resolve()).parts[0]
+    except (ValueError, AtcheckError, IndexError):
+        return Path(str(item.path)).parent.name
+
+
+def _progress(item: pytest.Item, run: Run, result: TestResult) -> None:
+    """One line per (target, suite) when it completes: the progress a person or a CI log can follow."""
+    group = (result.target, _suite_area(item))
+    if run.progress_group != group:
+        _flush_progress(item.config, run)
+        run.progress_group = group
+        run.progress_counts = {}
+    run.progress_counts[result.outcome.value] = run.progress_counts.get(result.outcome.value, 0) + 1
+
+
+def _flush_progress(config: pytest.Config, run: Run) -> None:
+    if run.progress_group is None or not run.progress_counts:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    target, area = run.progress_group
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(run.progress_counts.items()))
+    writer = getattr(reporter, "_tw", None)  # pytest's progress dots do not end their line
+    if writer is not None and getattr(writer, "width_of_current_line", 0):
+        reporter.write("\n")
+    reporter.write_line(f"[{target}] {area}: {counts}")
+    run.progress_counts = {}
 
 
 def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> None:
@@ -490,6 +523,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
+    _flush_progress(session.config, run)
     try:
         run.close()
     finally:

@@ -67,6 +67,8 @@ class Run:
     results: list[TestResult] = field(default_factory=list)
     tests_by_requirement: dict[str, list[str]] = field(default_factory=dict)
     baseline: Baseline = field(default_factory=Baseline)
+    progress_group: tuple[str, str] | None = None  # (target, suite area) of the tests now running
+    progress_counts: dict[str, int] = field(default_factory=dict)
     _closed: bool = False
 
     @classmethod
