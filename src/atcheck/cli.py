@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from atcheck import __version__
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     reqs.add_argument("--untested", action="store_true", help="only requirements no test checks yet")
     reqs.add_argument("--json", action="store_true", help="machine-readable output")
     reqs.set_defaults(func=cmd_requirements)
+
+    base = sub.add_parser("baseline", help="write a baseline of known failures from a report.json")
+    base.add_argument("report", metavar="REPORT.json", help="e.g. reports/latest/report.json")
+    base.add_argument("--target", action="append", default=[], help="only this target (repeatable)")
+    base.set_defaults(func=cmd_baseline)
 
     for module_name in _COMMAND_MODULES:
         try:
@@ -317,6 +323,21 @@ def cmd_requirements(args: argparse.Namespace) -> int:
             print(f"{'':<16} test: {test}")
     tested = sum(1 for r in rows if r["tests"])
     print(f"{len(rows)} requirements, {tested} with at least one test", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from atcheck.baseline import baseline_from_report
+
+    try:
+        data = json.loads(Path(args.report).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{args.report}: no such report") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{args.report}: not a readable report.json ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise UsageError(f"{args.report}: not an atcheck report.json (no results)")
+    sys.stdout.write(baseline_from_report(data, set(args.target) or None))
     return EXIT_OK
 
 

@@ -54,3 +54,25 @@ def test_a_missing_baseline_file_says_so(tmp_path: Path) -> None:
 def test_the_shipped_baseline_loads() -> None:
     root = Path(__file__).resolve().parents[2]
     load_baseline(root / "suites" / "baseline.toml")
+
+
+def test_a_baseline_written_from_a_report_expects_exactly_its_failures(tmp_path: Path) -> None:
+    from atcheck.baseline import baseline_from_report
+
+    report = {
+        "run_id": "r1",
+        "results": [
+            {"target": "a", "test_id": "suites/x.py::test_ok", "outcome": "passed", "message": ""},
+            {"target": "a", "test_id": "suites/x.py::test_bad[q\"uote]", "outcome": "failed",
+             "message": "expected 400\ngot 200"},
+            {"target": "b", "test_id": "suites/x.py::test_err", "outcome": "error", "message": "boom"},
+        ],
+    }  # fmt: skip
+    baseline = load_baseline(_write(tmp_path, baseline_from_report(report)))
+    assert [(e.target, e.test, e.reason) for e in baseline.entries] == [
+        ("a", 'suites/x.py::test_bad[q"uote]', "expected 400"),
+        ("b", "suites/x.py::test_err", "boom"),
+    ]
+    assert baseline.expected("a", 'suites/x.py::test_bad[q"uote]') is not None
+    only_b = load_baseline(_write(tmp_path, baseline_from_report(report, {"b"})))
+    assert [e.target for e in only_b.entries] == ["b"]
