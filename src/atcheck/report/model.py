@@ -81,6 +81,7 @@ class TestResult:
     duration_s: float = 0.0
     evidence: list[Exchange] = field(default_factory=list)
     seed: str | None = None  # hypothesis seed or similar, to reproduce
+    known_failure: str | None = None  # the baseline's reason, when this failure was expected
 
 
 @dataclass
