@@ -215,3 +215,29 @@ def test_failed_cell_links_to_a_new_failure_before_a_known_one(report: RunReport
     assert row is not None
     link = re.search(r'href="#(f-\d+)"', row.group(1))
     assert link is not None and link.group(1) == "f-3"  # the envelope failure, now at index 3
+
+
+def test_catalogue_test_functions_are_listed_by_their_parametrized_instances(report: RunReport) -> None:
+    base = "suites/xrpc/test_errors.py::TestStatus::test_unknown_method"
+    req = report.requirements[0]
+    req.tests = [
+        "suites/xrpc/test_errors.py::test_error_envelope",
+        base,
+        "suites/xrpc/test_never_ran.py::test_x",
+    ]
+    report.results.append(Result(f"{base}[POST]", "reference", ["XRPC-ERR-01"], "MUST", Outcome.PASSED))
+    page = render_html(report)
+    body = page[page.index("id='req-XRPC-ERR-01'") :]
+    body = body[: body.index("</details>")]
+    rows = re.findall(r"<tr><th scope='row'><code>(.*?)</code></th>(.*?)</tr>", body)
+    assert [name for name, _ in rows] == [
+        "suites/xrpc/test_errors.py::test_error_envelope",
+        f"{base}[GET]",
+        f"{base}[POST]",
+        "suites/xrpc/test_never_ran.py::test_x",
+    ]
+    cells = dict(rows)
+    assert cells[f"{base}[GET]"].count("v-passed") == 2  # reference and arroba
+    not_run = "</span> not run</span>"
+    assert cells[f"{base}[POST]"].count("v-passed") == 1 and cells[f"{base}[POST]"].count(not_run) == 2
+    assert cells["suites/xrpc/test_never_ran.py::test_x"].count(not_run) == 3

@@ -105,7 +105,7 @@ class _Index:
     fail_anchor: dict[int, str]  # result index -> anchor of its evidence section
     cell_failures: dict[tuple[str, str], list[int]]  # (requirement, target) -> failing result indexes
     by_test_target: dict[tuple[str, str], int]  # (test_id, target) -> result index
-    tests_of_req: dict[str, list[str]]  # the catalogue's tests, then any other test naming the requirement
+    tests_of_req: dict[str, list[str]]  # the catalogue's tests (their instances), then any other naming it
 
 
 def _index(report: RunReport, matrix: Matrix) -> _Index:
@@ -114,7 +114,16 @@ def _index(report: RunReport, matrix: Matrix) -> _Index:
     fail_anchor: dict[int, str] = {}
     cell_failures: dict[tuple[str, str], list[int]] = {}
     by_test_target: dict[tuple[str, str], int] = {}
-    tests_of_req = {req.id: list(dict.fromkeys(req.tests)) for req in report.requirements}
+    # The catalogue names test functions; results are per instance ("test_x[GET]"): list the instances.
+    instances: dict[str, dict[str, None]] = {}
+    for result in report.results:
+        instances.setdefault(result.test_id.split("[", 1)[0], {})[result.test_id] = None
+    tests_of_req: dict[str, list[str]] = {}
+    for req in report.requirements:
+        listed: dict[str, None] = {}
+        for test in req.tests:
+            listed.update(instances.get(test) or {test: None})
+        tests_of_req[req.id] = list(listed)
     seen_tests = {req_id: set(tests) for req_id, tests in tests_of_req.items()}
     for i, result in enumerate(report.results):
         by_test_target.setdefault((result.test_id, result.target), i)
@@ -122,7 +131,7 @@ def _index(report: RunReport, matrix: Matrix) -> _Index:
             fail_anchor[i] = f"f-{i}"
             for req_id in result.requirement_ids:
                 cell_failures.setdefault((req_id, result.target), []).append(i)
-        for req_id in result.requirement_ids:
+        for req_id in result.requirement_ids:  # a result naming a requirement the catalogue does not link
             if req_id in seen_tests and result.test_id not in seen_tests[req_id]:
                 seen_tests[req_id].add(result.test_id)
                 tests_of_req[req_id].append(result.test_id)
