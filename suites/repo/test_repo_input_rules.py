@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atcheck.accounts import Account
-from atcheck.checks import expect_equal, expect_error, expect_ok
+from atcheck.checks import ConformanceFailure, expect_equal, expect_error, expect_ok
 from atcheck.oracle.cid import cid_for_record
 from atcheck.syntax import is_valid_record_key
 from atcheck.xrpc.client import XrpcResponse
@@ -137,12 +137,30 @@ def test_collection_must_be_an_nsid(module_account: Account, case: str) -> None:
 
 @pytest.mark.requirement("LEX-VAL-14")
 @pytest.mark.needs("repo.write")
-@pytest.mark.parametrize("type_value", ["com.example.atcheck.elsewhere", None], ids=["other-type", "no-type"])
-def test_record_type_must_equal_the_collection(module_account: Account, type_value: str | None) -> None:
-    record: dict[str, Any] = {"text": "typed wrong", "createdAt": "2026-01-01T00:00:00.000Z"}
-    if type_value is not None:
-        record["$type"] = type_value
+def test_record_type_other_than_the_collection_is_refused(module_account: Account) -> None:
+    record = {"$type": "com.example.atcheck.elsewhere", "text": "typed wrong"}
     expect_refused(put_raw(module_account, f"t{secrets.token_hex(4)}", record))
+
+
+@pytest.mark.requirement("LEX-VAL-14", "REPO-REC-01")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_a_record_is_never_stored_without_its_type(module_account: Account) -> None:
+    """Stored records always carry ``$type`` = their collection. Given none, a server may refuse the write or
+    fill in the collection (the reference PDS does); it must not store a record without one."""
+    rkey = f"t{secrets.token_hex(4)}"
+    resp = put_raw(module_account, rkey, {"text": "untyped"})
+    if resp.status >= 400:
+        expect_refused(resp)
+        return
+    expect_ok(resp)
+    resp = module_account.client.query(
+        "com.atproto.repo.getRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
+    )
+    stored = expect_ok(resp).get("value")
+    if not isinstance(stored, dict):
+        raise ConformanceFailure("the stored record (an object)", stored, resp)
+    expect_equal(stored.get("$type"), COLLECTION, "the stored record's $type", resp)
+    expect_equal(expect_ok(resp).get("cid"), cid_for_record(stored), "the stored record's cid", resp)
 
 
 # -- data model --------------------------------------------------------------------------------------------
