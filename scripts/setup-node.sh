@@ -55,6 +55,7 @@ script_files() {
   done | LC_ALL=C sort
 }
 
+command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed (coreutils)"
 BASE="$(cache_base)"
 mapfile -t SCRIPTS < <(script_files)
 ((${#SCRIPTS[@]} > 0)) || fail "no start scripts (*.mjs) in $REF_SRC"
@@ -95,17 +96,42 @@ require_commands() {
   done
   command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 ||
     fail "no C++ compiler; node-gyp needs one to build better-sqlite3 (apt-get install build-essential)"
-  command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed (coreutils)"
+  command -v setsid >/dev/null 2>&1 || fail "setsid is not installed (util-linux)"
+}
+
+# Each step runs in a session of its own, so an interrupted install can stop npm and every build it spawned
+# (npm alone may ignore SIGTERM for seconds, and its children outlive it).
+STEP_PGID=""
+
+stop_step() {
+  [[ -n "$STEP_PGID" ]] || return 0
+  kill -TERM -- "-$STEP_PGID" 2>/dev/null || return 0
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 -- "-$STEP_PGID" 2>/dev/null || return 0
+    sleep 0.3
+  done
+  kill -KILL -- "-$STEP_PGID" 2>/dev/null || true
+}
+
+on_signal() {
+  echo "setup-node: interrupted; stopping the install (nothing was installed)" >&2
+  stop_step
+  exit 130
 }
 
 # Run a step, its output going to the install log; on failure, show the log's tail and one reason line.
 step() {
-  local what="$1"
+  local what="$1" rc=0
   shift
   echo "setup-node: $what" >&2
-  if ! "$@" >>"$LOG" 2>&1; then
+  setsid "$@" >>"$LOG" 2>&1 </dev/null &
+  STEP_PGID=$!
+  wait "$STEP_PGID" || rc=$?
+  STEP_PGID=""
+  if ((rc != 0)); then
     tail -n 20 "$LOG" >&2
-    fail "$what failed (full log: $LOG)"
+    fail "$what failed with exit code $rc (full log: $LOG)"
   fi
 }
 
@@ -115,6 +141,7 @@ install_packages() {
   : >"$LOG"
   INSTALL_TMP="$tmp"
   trap 'rm -rf "$INSTALL_TMP"' EXIT
+  trap on_signal TERM INT HUP
   rm -rf "$tmp"
   mkdir -p "$tmp/node22" "$tmp/reference"
   cp "$NODE_SRC/package.json" "$NODE_SRC/package-lock.json" "$tmp/node22/"
@@ -139,7 +166,7 @@ install_packages() {
   if ! mv -T "$tmp" "$DEST" 2>/dev/null; then
     [[ -d "$DEST" ]] || fail "cannot move the install into $DEST"
   fi
-  trap - EXIT
+  trap - EXIT TERM INT HUP
   rm -rf "$tmp"
   echo "setup-node: installed into $DEST in $((SECONDS - started)) s" >&2
 }
@@ -168,6 +195,11 @@ main() {
     exec 9>"$BASE/.lock"
     if command -v flock >/dev/null 2>&1; then
       flock -w 900 9 || fail "another setup-node.sh holds $BASE/.lock for over 15 minutes"
+      # Holding the lock, no install is under way: any temporary dir left is from a killed one.
+      local stale
+      for stale in "$BASE"/.tmp-*; do
+        [[ -e "$stale" ]] && rm -rf "$stale"
+      done
     fi
     [[ -d "$DEST" ]] || install_packages
   fi
