@@ -1,11 +1,12 @@
 """How fast the oracle verifies a repository export: blocks/s and records/s of ``verify_repo_car``.
 
 By default it builds a signed repo of N records in-process (``--records``, default 10000) with the oracle's
-own writer; ``--car FILE`` verifies a CAR fetched from a real PDS instead (``com.atproto.sync.getRepo``),
-optionally with ``--did`` and ``--signing-key`` (did:key or Multikey) to include the signature check.
-It prints figures only; speed is tracked here, not asserted in tests.
+own writer; ``--car FILE`` verifies a CAR saved from a real PDS instead, and ``--pds URL --did DID`` fetches
+it with ``com.atproto.sync.getRepo`` first (the fetch is not timed). ``--signing-key`` (did:key or Multikey)
+adds the signature check. It prints figures only; speed is tracked here, not asserted in tests.
 
-    .venv/bin/python benchmarks/oracle_rate.py [--records 10000] [--repeat 3] [--car FILE --did DID ...]
+    .venv/bin/python benchmarks/oracle_rate.py [--records 10000] [--repeat 3]
+    .venv/bin/python benchmarks/oracle_rate.py --pds http://127.0.0.1:2583 --did did:plc:... [--signing-key K]
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from atcheck.oracle.build import build_repo
 from atcheck.oracle.crypto import PrivateKey
@@ -44,12 +47,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=10_000, help="records in the synthetic repo")
     parser.add_argument("--car", type=Path, help="verify this CAR (from sync.getRepo) instead")
-    parser.add_argument("--did", help="the repo's DID (with --car)")
+    parser.add_argument("--pds", help="fetch the repo from this PDS base URL (sync.getRepo; needs --did)")
+    parser.add_argument("--did", help="the repo's DID (with --car or --pds)")
     parser.add_argument("--signing-key", help="did:key or Multikey of the repo's signing key (with --car)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
     args = parser.parse_args(argv)
 
-    if args.car:
+    if args.pds:
+        if not args.did:
+            parser.error("--pds needs --did")
+        try:
+            resp = httpx.get(
+                f"{args.pds.rstrip('/')}/xrpc/com.atproto.sync.getRepo", params={"did": args.did}, timeout=120
+            )
+        except httpx.HTTPError as exc:
+            print(f"oracle_rate: cannot fetch the repo from {args.pds}: {exc}", file=sys.stderr)
+            return 2
+        if resp.status_code != 200:
+            print(f"oracle_rate: getRepo answered {resp.status_code}: {resp.text[:200]}", file=sys.stderr)
+            return 2
+        car, did, signing_key, source = resp.content, args.did, args.signing_key, f"getRepo from {args.pds}"
+    elif args.car:
         try:
             car = args.car.read_bytes()
         except OSError as exc:

@@ -41,3 +41,9 @@ def test_car_file_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert _module().main(["--car", str(car), "--repeat", "1"]) == 1
     assert "fails verification" in capsys.readouterr().err
     assert _module().main(["--car", str(tmp_path / "absent.car")]) == 2
+
+
+def test_pds_fetch_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # port 9 (discard) on loopback: nothing listens, so the fetch fails fast and cleanly
+    assert _module().main(["--pds", "http://127.0.0.1:9", "--did", "did:plc:x", "--repeat", "1"]) == 2
+    assert "cannot fetch the repo" in capsys.readouterr().err
