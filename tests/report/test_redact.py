@@ -163,3 +163,15 @@ def test_fields_added_to_the_model_later_are_scrubbed_too() -> None:
     assert clean.note == f"pw is {REDACTED}"
     assert clean.extra == {"password": REDACTED, "k": REDACTED}
     assert clean.outcome is Outcome.FAILED
+
+
+def test_catalogue_text_keeps_its_words_about_tokens_but_loses_real_secrets() -> None:
+    from atcheck.report.model import RequirementInfo
+
+    statement = 'Send `Authorization: DPoP <token>` and `token_type:"DPoP"`; password=<the account password>.'
+    req = RequirementInfo("OAUTH-01", "MUST", "oauth", statement + " s3cr3t-value " + JWT, "spec#token=x")
+    clean = Redactor(["s3cr3t-value"]).requirement(req)
+    assert clean.statement == statement + f" {REDACTED} {REDACTED}"
+    assert clean.spec_ref == "spec#token=x"
+    # The same words in a server's message are scrubbed by name.
+    assert "DPoP" not in Redactor().text('token_type:"DPoP"')

@@ -214,30 +214,41 @@ class Redactor:
 
     # -- the model ----------------------------------------------------------------------------------------
 
-    def model(self, value: Any, name: str | None = None) -> Any:
+    def model(self, value: Any, name: str | None = None, *, trusted: bool = False) -> Any:
         """Scrub any part of the report model, field by field, into a copy.
 
         Generic on purpose: a field someone adds to the model later is scrubbed like its neighbours (by its
         type, or by its name for URLs, headers, bodies and the environment) instead of leaking by default.
+        The catalogue (:class:`RequirementInfo`) is project text that talks *about* tokens and passwords
+        ("``token_type: "DPoP"``"), so only known secrets and JWTs are taken out of it, not name patterns.
         """
         if is_dataclass(value) and not isinstance(value, type):
-            changes = {f.name: self.model(getattr(value, f.name), f.name) for f in fields(value) if f.init}
+            trusted = trusted or isinstance(value, RequirementInfo)
+            changes = {
+                f.name: self.model(getattr(value, f.name), f.name, trusted=trusted)
+                for f in fields(value)
+                if f.init
+            }
             return replace(value, **changes)
         if value is None or isinstance(value, Enum | bool | int | float):
             return value
-        if name in ("url",) and isinstance(value, str):
-            return self.url(value)
-        if name in ("request_headers", "response_headers") and isinstance(value, Mapping):
-            return self.headers(value)
-        if name in ("request_body", "response_body") and isinstance(value, str):
-            return self.body(value)
-        if name == "environment" and isinstance(value, Mapping):
-            return self.environment(value)
         if isinstance(value, str):
+            if trusted:
+                return self.net(value)
+            if name == "url":
+                return self.url(value)
+            if name in ("request_body", "response_body"):
+                return self.body(value)
             return self.text(value)
         if isinstance(value, list | tuple):
-            return type(value)(self.model(item) for item in value)
+            return type(value)(self.model(item, trusted=trusted) for item in value)
         if isinstance(value, Mapping):
+            if trusted:
+                return {self.net(str(k)): self.model(v, trusted=True) for k, v in value.items()}
+            if name in ("request_headers", "response_headers"):
+                return self.headers(value)
+            if name == "environment":
+                return self.environment(value)
             return self.json_value(dict(value))
         return value
 
