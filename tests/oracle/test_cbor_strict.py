@@ -69,6 +69,8 @@ BAD = [
     ("780161", "text length 1 is not in its shortest form", 0),
     ("9801" + "01", "array length 1 is not in its shortest form", 0),
     ("9f01ff", "indefinite-length array", 0),
+    ("d9002a" + LINK_HEX[4:], "tag 42 is not in its shortest form", 0),
+    ("a17801" + "61" + "01", "text length 1 is not in its shortest form", 1),
     ("bf616101ff", "indefinite-length map", 0),
     ("5f4101ff", "indefinite-length bytes", 0),
     ("7f6161ff", "indefinite-length text", 0),

@@ -49,6 +49,7 @@ _UNPACK_2: Final = struct.Struct(">H").unpack_from
 _UNPACK_4: Final = struct.Struct(">I").unpack_from
 _UNPACK_8: Final = struct.Struct(">Q").unpack_from
 _MAJOR_NAMES: Final = ("uint", "negint", "bytes", "text", "array", "map", "tag", "simple/float")
+_ARG_NAMES: Final = ("integer", "integer", "bytes length", "text length", "array length", "map length", "tag")
 _MINIMUM: Final = {24: 24, 25: 0x100, 26: 0x10000, 27: 0x100000000}
 
 
@@ -109,8 +110,7 @@ def decode_prefix(data: bytes, pos: int = 0, *, blessed_links: bool = True) -> t
         else:
             raise OracleError(f"reserved additional info {info}", offset=pos)
         if arg < _MINIMUM[info]:
-            what = "integer" if major in (0, 1) else f"{_MAJOR_NAMES[major]} length"
-            raise OracleError(f"{what} {arg} is not in its shortest form", offset=pos)
+            raise OracleError(f"{_ARG_NAMES[major]} {arg} is not in its shortest form", offset=pos)
         return major, arg, nxt
 
     def text(pos: int) -> tuple[str, int, int]:

@@ -11,6 +11,7 @@ Every problem raises :class:`~atcheck.oracle.errors.OracleError` with the block 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from atcheck.syntax import SyntaxViolation, check_did, check_tid
 __all__ = ["Commit", "RecordProof", "VerifiedRepo", "check_commit", "verify_record_proof", "verify_repo_car"]
 
 COMMIT_FIELDS: Final = frozenset({"did", "version", "data", "rev", "prev", "sig"})
+_PLC_RE: Final = re.compile(r"did:plc:[a-z2-7]{24}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ def check_commit(
         check_did(commit_did)
     except SyntaxViolation as exc:
         raise OracleError(f"{where}: {exc}") from None
+    if commit_did.startswith("did:plc:") and not _PLC_RE.fullmatch(commit_did):
+        raise OracleError(f"{where}: {commit_did!r} is not a normalised did:plc (24 chars of [a-z2-7])")
+    if commit_did.startswith("did:web:") and commit_did != commit_did.lower():
+        raise OracleError(f"{where}: {commit_did!r} is not a normalised (lowercase) did:web")
     if did is not None and commit_did != did:
         raise OracleError(f"{where} is for {commit_did}, not {did}")
     rev = obj["rev"]
