@@ -13,7 +13,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from atcheck.accounts import Account
@@ -74,6 +74,11 @@ _invalid_rkeys = st.one_of(
 @pytest.mark.needs("repo.write", "repo.read")
 @settings(SUITE, max_examples=8)
 @given(rkey=_valid_rkeys)
+@example(rkey="~")  # every punctuation character the spec allows, always tried
+@example(rkey=":")
+@example(rkey="_")
+@example(rkey="-")
+@example(rkey=".well")
 def test_any_valid_record_key_is_accepted(module_account: Account, rkey: str) -> None:
     record = note(f"key {rkey}")
     expect_ok(put_raw(module_account, rkey, record))
