@@ -140,6 +140,11 @@ class _Builder:
                 DEFAULT_MAX_TEXT,
             )
             base = st.text(_TEXT, max_size=max(cap, 0))
+        limit = node.get("maxGraphemes", node.get("maxLength"))
+        if not fmt and limit:
+            # Values at the limit, so that a tightened bound (schema diff) has data that shows it.
+            full = st.sampled_from(["a", "é", "字", "👍"]).map(lambda c: _fit_text(c * limit, node))
+            base = st.one_of(base, full)
         known = node.get("knownValues")
         if known:
             base = st.one_of(st.sampled_from(known), base)
@@ -208,6 +213,18 @@ def _string_ok(s: str, node: Mapping[str, Any]) -> bool:
 def from_lexicon(nsid: str, lexicons: LexiconSet) -> st.SearchStrategy[dict[str, Any]]:
     """Valid records of record type ``nsid`` (with ``$type``)."""
     return _Builder(lexicons.documents).record(nsid)
+
+
+def from_part(nsid: str, part: str, lexicons: LexiconSet) -> st.SearchStrategy[Any]:
+    """Valid values for ``part`` (record, input, output, params) of ``nsid``'s main def."""
+    if part == "record":
+        return from_lexicon(nsid, lexicons)
+    builder = _Builder(lexicons.documents)
+    main = builder.definition(nsid, "main")
+    node = main.get("parameters") if part == "params" else (main.get(part) or {}).get("schema")
+    if not isinstance(node, dict):
+        raise KeyError(f"{nsid} has no {part} schema")
+    return builder.object(nsid, node, 0) if part == "params" else builder.field(nsid, node, 0)
 
 
 # -- one broken constraint at a time ----------------------------------------------------------------------

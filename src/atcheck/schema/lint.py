@@ -340,8 +340,15 @@ class _Linter:
             return
         target = self.target(nsid, name)
         if target is None:
-            if nsid == self.nsid or self.others is not None:
+            if nsid == self.nsid or (self.others is not None and nsid in self.others):
                 self.add(path, "LEX-FILE-10", f"ref {ref!r} does not resolve")
+            elif self.others is not None:
+                self.add(
+                    path,
+                    "LEX-FILE-10",
+                    f"ref {ref!r} is to a Lexicon outside this set (not checked)",
+                    "warning",
+                )
             return
         kind = target.get("type")
         if kind == "token":

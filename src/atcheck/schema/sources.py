@@ -122,3 +122,10 @@ def directory_lexicons(path: Path) -> LexiconSet:
 def lexicons(path: Path | None = None) -> LexiconSet:
     """``--lexicons DIR`` when given, else the pinned default."""
     return directory_lexicons(path) if path is not None else default_lexicons()
+
+
+def overlay(primary: LexiconSet, base: LexiconSet) -> LexiconSet:
+    """``primary``'s documents plus ``base``'s for NSIDs it lacks (so a lone edited file's refs resolve)."""
+    merged = {**base.documents, **primary.documents}
+    provenance = {**primary.provenance, "fallback": base.describe()}
+    return LexiconSet(documents=dict(sorted(merged.items())), provenance=provenance)
