@@ -85,7 +85,7 @@ def test_describe_server_names_the_service_did(pds: XrpcClient, target: TargetUn
 @pytest.mark.requirement("ACCT-16")
 @pytest.mark.needs("server.describe", "account.create")
 def test_describe_server_lists_the_domain_accounts_are_created_under(
-    pds: XrpcClient, account: Account
+    pds: XrpcClient, module_account: Account
 ) -> None:
     """A PDS that creates accounts names the handle domains it offers; our new handle is under one."""
     body = expect_ok(pds.query("com.atproto.server.describeServer"))
@@ -93,8 +93,8 @@ def test_describe_server_lists_the_domain_accounts_are_created_under(
     if not isinstance(domains, list) or not domains:
         raise ConformanceFailure("a non-empty availableUserDomains list", domains)
     expect(
-        any(isinstance(d, str) and account.handle.endswith(d) for d in domains),
-        f"the handle {account.handle}, made by this server, to be under one of availableUserDomains",
+        any(isinstance(d, str) and module_account.handle.endswith(d) for d in domains),
+        f"the handle {module_account.handle}, made by this server, to be under one of availableUserDomains",
         domains,
     )
 
@@ -148,16 +148,24 @@ def test_create_account_refuses_invalid_handles(
 
 @pytest.mark.requirement("ACCT-15")
 @pytest.mark.needs("account.create", "xrpc.errors")
-def test_create_account_refuses_a_taken_handle(pds: XrpcClient, account: Account) -> None:
-    body = {"handle": account.handle, "password": secrets.token_urlsafe(18), "email": "taken@example.test"}
+def test_create_account_refuses_a_taken_handle(pds: XrpcClient, module_account: Account) -> None:
+    body = {
+        "handle": module_account.handle,
+        "password": secrets.token_urlsafe(18),
+        "email": "taken@example.test",
+    }
     expect_error(pds.procedure("com.atproto.server.createAccount", body), 400)
 
 
 @pytest.mark.requirement("XRPC-ERR-02")
 @pytest.mark.needs("account.create", "xrpc.errors")
-def test_taken_handle_error_is_the_lexicon_name(pds: XrpcClient, account: Account) -> None:
+def test_taken_handle_error_is_the_lexicon_name(pds: XrpcClient, module_account: Account) -> None:
     """The createAccount Lexicon declares HandleNotAvailable for this case; clients branch on the name."""
-    body = {"handle": account.handle, "password": secrets.token_urlsafe(18), "email": "taken2@example.test"}
+    body = {
+        "handle": module_account.handle,
+        "password": secrets.token_urlsafe(18),
+        "email": "taken2@example.test",
+    }
     expect_error(pds.procedure("com.atproto.server.createAccount", body), 400, "HandleNotAvailable")
 
 
@@ -230,8 +238,8 @@ def test_refresh_session_gives_new_working_tokens(pds: XrpcClient, account: Acco
 
 @pytest.mark.requirement("XRPC-AUTH-02")
 @pytest.mark.needs("account.session", "xrpc.errors")
-def test_refresh_session_refuses_an_access_token(pds: XrpcClient, account: Account) -> None:
-    resp = pds.with_token(account.access_jwt).procedure("com.atproto.server.refreshSession")
+def test_refresh_session_refuses_an_access_token(pds: XrpcClient, module_account: Account) -> None:
+    resp = pds.with_token(module_account.access_jwt).procedure("com.atproto.server.refreshSession")
     expect_error(resp, (400, 401))
 
 
