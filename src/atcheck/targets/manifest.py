@@ -134,7 +134,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
     process = container = None
     if "process" in table:
         ptab = _expect(table["process"], dict, f"{where}.process")
-        _unknown_keys(ptab, {"command", "env", "cwd", "requires"}, f"{where}.process")
+        _unknown_keys(ptab, {"command", "env", "cwd", "requires", "port"}, f"{where}.process")
         if "command" not in ptab:
             raise ManifestError(f"{where}.process: 'command' is required")
         command = _strings(ptab["command"], f"{where}.process.command")
@@ -145,6 +145,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
             env=_str_map(ptab.get("env", {}), f"{where}.process.env"),
             cwd=ptab.get("cwd"),
             requires=_strings(ptab.get("requires", []), f"{where}.process.requires"),
+            port=_port(ptab["port"], f"{where}.process.port") if "port" in ptab else None,
         )
     if "container" in table:
         ctab = _expect(table["container"], dict, f"{where}.container")
@@ -183,6 +184,13 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         did=table.get("did"),
         credentials=credentials,
     )
+
+
+def _port(value: Any, where: str) -> int:
+    port = _expect(value, int, where)
+    if isinstance(port, bool) or not 0 < port < 65536:
+        raise ManifestError(f"{where}: {value!r} is not a TCP port (1-65535)")
+    return int(port)
 
 
 def _check_url(url: str, where: str) -> None:
