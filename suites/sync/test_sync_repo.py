@@ -293,6 +293,71 @@ def test_get_record_of_a_deleted_record_proves_absence_or_is_not_found(
     expect(not proof.exists, f"the deleted record {written.deleted} to be absent", str(proof.cid), resp)
 
 
+# -- repo listings and status -----------------------------------------------------------------------------
+
+#: Small pages, so that paging itself is exercised even on a server with a handful of accounts.
+LIST_REPOS_LIMIT = 5
+
+
+@pytest.mark.requirement("SYNC-HTTP-07", "SYNC-HTTP-14", "XRPC-HTTP-08")
+@pytest.mark.needs("sync.latest-commit", "repo.write")
+def test_list_repos_reports_each_repo_once_with_its_current_head(pds: XrpcClient, written: Written) -> None:
+    """Paging listRepos to the end lists every hosted repo once; ours shows the head getLatestCommit gives."""
+    did = written.account.did
+    latest, _ = latest_commit(pds, did)
+    schema = lexicon_schema("com.atproto.sync.listRepos", "output")
+    seen: list[str] = []
+    ours: dict[str, Any] | None = None
+    cursor: str | None = None
+    for _ in range(1000):  # a bound, not an expectation: a cursor that never ends is a failure below
+        resp = pds.query("com.atproto.sync.listRepos", {"limit": LIST_REPOS_LIMIT, "cursor": cursor})
+        page = expect_ok(resp)
+        expect_valid(page, schema, "the listRepos output", resp)
+        repos = page["repos"]
+        expect(
+            len(repos) <= LIST_REPOS_LIMIT,
+            f"at most limit={LIST_REPOS_LIMIT} repos per page",
+            len(repos),
+            resp,
+        )
+        for repo in repos:
+            seen.append(repo["did"])
+            if repo["did"] == did:
+                ours = repo
+        next_cursor = page.get("cursor")
+        if next_cursor is None:
+            break
+        expect(next_cursor != cursor, "a cursor that moves on", next_cursor, resp)
+        cursor = next_cursor
+    else:
+        raise ConformanceFailure("listRepos paging to end", "the cursor never ran out")
+    duplicates = sorted({d for d in seen if seen.count(d) > 1})
+    expect(not duplicates, "each repo listed once across pages", duplicates)
+    if ours is None:
+        raise ConformanceFailure(f"{did} among the listed repos", f"{len(seen)} other repos")
+    expect_equal(ours["head"], latest["cid"], f"listRepos' head for {did} (getLatestCommit's cid)")
+    expect_equal(ours["rev"], latest["rev"], f"listRepos' rev for {did} (getLatestCommit's rev)")
+    expect(ours.get("active", True) is True, "an active repo not listed as inactive", ours)
+
+
+@pytest.mark.requirement("SYNC-HTTP-06", "XRPC-HTTP-08")
+@pytest.mark.needs("sync.latest-commit", "repo.write")
+def test_repo_status_of_an_active_account(pds: XrpcClient, written: Written) -> None:
+    """getRepoStatus: ``{did, active: true}`` and the current ``rev`` (given only for active repos)."""
+    did = written.account.did
+    latest, _ = latest_commit(pds, did)
+    resp = pds.query("com.atproto.sync.getRepoStatus", {"did": did})
+    got = expect_ok(resp)
+    expect_valid(
+        got, lexicon_schema("com.atproto.sync.getRepoStatus", "output"), "getRepoStatus output", resp
+    )
+    expect_equal(got["did"], did, "getRepoStatus' did", resp)
+    expect_equal(got["active"], True, "getRepoStatus' active flag", resp)
+    expect("status" not in got, "no status for an active account", got.get("status"), resp)
+    if "rev" in got:
+        expect_equal(got["rev"], latest["rev"], "getRepoStatus' rev (getLatestCommit's rev)", resp)
+
+
 # -- errors ------------------------------------------------------------------------------------------------
 
 _UNKNOWN_DID = "did:plc:" + "a" * 12 + "2" * 12  # well-formed, never registered
