@@ -21,7 +21,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,22 +83,36 @@ def _hash_file(digest: Any, path: Path) -> None:
             digest.update(chunk)
 
 
-def _walk(root: Path, exclude: tuple[str, ...]) -> Iterator[Path]:
-    """Every file and symlink below ``root``, sorted, skipping directories named in ``exclude``."""
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in exclude)
-        here = Path(current)
-        links = [d for d in dirs if (here / d).is_symlink()]
-        for name in sorted([*files, *links]):
-            yield here / name
+def _fingerprint_dir(digest: Any, root: str, rel: str, exclude: tuple[str, ...]) -> None:
+    with os.scandir(root) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
+        name = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_symlink():
+            digest.update(f"L|{name}|{os.readlink(entry.path)}\n".encode())
+        elif entry.is_dir():
+            if entry.name in exclude:
+                continue
+            lockfile = os.path.join(entry.path, ".package-lock.json")
+            if entry.name == "node_modules" and os.path.isfile(lockfile):
+                # npm rewrites this lockfile on every install: its content names every package and version,
+                # its mtime marks a reinstall. Walking ~50,000 files instead would cost seconds per run.
+                digest.update(f"N|{name}|{os.stat(lockfile).st_mtime_ns}|".encode())
+                _hash_file(digest, Path(lockfile))
+                continue
+            digest.update(f"D|{name}\n".encode())
+            _fingerprint_dir(digest, entry.path, name, exclude)
+        else:
+            stat = entry.stat(follow_symlinks=False)
+            digest.update(f"F|{name}|{stat.st_mode}|".encode())
+            _hash_file(digest, Path(entry.path))
 
 
 def tree_fingerprint(root: Path, exclude: tuple[str, ...] = ()) -> str:
     """A hash that changes when the tree's content changes.
 
-    Small files are hashed by content. An installed ``node_modules`` is represented by the lockfile npm writes
-    into it (``node_modules/.package-lock.json``) plus the size and mtime of every file in it: hashing ~400 MB
-    on every run would cost seconds, and a reinstall touches the mtimes anyway.
+    Files are hashed by content, except a big single file (the Node binary), known by size and mtime, and an
+    installed ``node_modules``, known by the lockfile npm writes into it (see :func:`_fingerprint_dir`).
     """
     digest = _digest()
     if root.is_file():
@@ -107,17 +121,12 @@ def tree_fingerprint(root: Path, exclude: tuple[str, ...] = ()) -> str:
         return str(digest.hexdigest())
     if not root.is_dir():
         raise SetupError(f"{root} is missing; cannot build an image from it")
-    for path in _walk(root, exclude):
-        rel = path.relative_to(root)
-        if path.is_symlink():
-            digest.update(f"L|{rel}|{os.readlink(path)}\n".encode())
-            continue
-        stat = path.lstat()
-        if "node_modules" in rel.parts and rel.name != ".package-lock.json":
-            digest.update(f"S|{rel}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_mode}\n".encode())
-        else:
-            digest.update(f"F|{rel}|{stat.st_mode}|".encode())
-            _hash_file(digest, path)
+    lockfile = root / ".package-lock.json"
+    if root.name == "node_modules" and lockfile.is_file():  # a tree that *is* an install
+        digest.update(f"N|{lockfile.stat().st_mtime_ns}|".encode())
+        _hash_file(digest, lockfile)
+    else:
+        _fingerprint_dir(digest, str(root), "", exclude)
     return str(digest.hexdigest())
 
 
@@ -146,13 +155,18 @@ def image_exists(tag: str) -> bool:
         client.close()
 
 
+def base_tarball(tag: str | None = None) -> Path:
+    """The cached root filesystem of the base (made by debootstrap, kept for imports)."""
+    return containers_cache() / f"rootfs-{(tag or base_tag()).split(':', 1)[1]}.tar"
+
+
 def build_base(*, force: bool = False, progress: Progress = _quiet) -> BuildResult:
     """Make the base image: import the cached root filesystem, debootstrapping it first when missing."""
     tag = base_tag()
     started = time.monotonic()
     if not force and image_exists(tag):
         return BuildResult("base", tag, built=False, seconds=time.monotonic() - started)
-    tarball = containers_cache() / f"rootfs-{tag.split(':', 1)[1]}.tar"
+    tarball = base_tarball(tag)
     if force or not tarball.is_file():
         _debootstrap(tarball, progress)
     progress(f"importing {tarball.name} as {tag}")
@@ -244,7 +258,29 @@ def resolve_inputs(recipe: Recipe) -> list[ResolvedTree]:
     trees = []
     for item in recipe.inputs:
         trees.extend(_resolve(item))
-    return trees
+    return _with_link_targets(trees)
+
+
+def _inside(path: Path, trees: list[ResolvedTree]) -> bool:
+    return any(path == tree.path or path.is_relative_to(tree.path) for tree in trees)
+
+
+def _with_link_targets(trees: list[ResolvedTree]) -> list[ResolvedTree]:
+    """Add the directories that top-level symlinks of a tree point to outside it.
+
+    setup-node.sh's REFERENCE_DIR holds the start scripts and a ``node_modules`` symlink to the shared install
+    next to it; the image needs both, at their paths, for the symlink to resolve inside the container.
+    """
+    found = list(trees)
+    for tree in trees:
+        if not tree.path.is_dir():
+            continue
+        for entry in sorted(tree.path.iterdir()):
+            if entry.is_symlink() and entry.is_dir():
+                target = entry.resolve()
+                if not _inside(target, found):
+                    found.append(ResolvedTree(target, ()))
+    return found
 
 
 def _resolve(item: TreeInput) -> list[ResolvedTree]:
@@ -315,7 +351,13 @@ def _stage(trees: list[ResolvedTree], rootfs: Path) -> None:
 
 
 def build_image(recipe: Recipe, *, force: bool = False, progress: Progress = _quiet) -> BuildResult:
-    """Build ``recipe``'s image unless its tag for the current inputs exists already."""
+    """Build ``recipe``'s image unless its tag for the current inputs exists already.
+
+    Two steps, because ``docker build`` is slow at what these images are mostly made of (~50,000 small files
+    of node_modules: 5 minutes with the legacy builder, ~50 s with BuildKit, here): first the base's root
+    filesystem plus the staged host trees are imported as one layer (a *payload* image, ~15 s), then the
+    recipe's Dockerfile builds on that payload, adding only configuration.
+    """
     started = time.monotonic()
     base = build_base(progress=progress)
     tag = image_tag(recipe)
@@ -324,23 +366,111 @@ def build_image(recipe: Recipe, *, force: bool = False, progress: Progress = _qu
     dockerfile = recipe.folder / "Dockerfile"
     if not dockerfile.is_file():
         raise SetupError(f"{dockerfile} is missing")
-    build_args = {"BASE": base.tag, **{arg: resolve_tool(tool) for arg, tool in recipe.tool_args}}
+    tarball = base_tarball(base.tag)
+    if not tarball.is_file():  # the base image came from elsewhere (an older cache): make the tarball again
+        _debootstrap(tarball, progress)
+    inputs_hash = tag.rsplit("-", 1)[1]
+    payload = f"{recipe.repository}-payload:{inputs_hash}"
     log_path = containers_cache() / "logs" / f"build-{recipe.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"context-{recipe.name}-", dir=containers_cache()) as scratch:
-        context = Path(scratch)
-        shutil.copytree(recipe.folder, context, dirs_exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"stage-{recipe.name}-", dir=containers_cache()) as scratch:
+        rootfs = Path(scratch) / "rootfs"
         progress(f"staging the inputs of {recipe.name} (hard links)")
-        _stage(resolve_inputs(recipe), context / "rootfs")
+        _stage(resolve_inputs(recipe), rootfs)
+        for link, tool in recipe.links:
+            where = rootfs / link.lstrip("/")
+            where.parent.mkdir(parents=True, exist_ok=True)
+            where.symlink_to(resolve_tool(tool))
+        progress(f"importing the base and the inputs as {payload}")
+        _import_payload(tarball, rootfs, payload)
+    labels = {LABEL_IMAGE: recipe.name, LABEL_INPUTS: inputs_hash}
+    try:
         progress(f"docker build {tag} (log {log_path})")
-        _docker_build(
-            context,
-            tag,
-            build_args,
-            {LABEL_IMAGE: recipe.name, LABEL_INPUTS: tag.rsplit("-", 1)[1]},
-            log_path,
-        )
+        _docker_build(recipe.folder, tag, {"PAYLOAD": payload}, labels, log_path)
+    finally:
+        _untag(payload)  # the final image keeps its layer; the payload tag would only clutter listings
     return BuildResult(recipe.name, tag, built=True, seconds=time.monotonic() - started)
+
+
+def _tar_index(tarball: Path) -> tuple[int, set[str]]:
+    """Where the base tarball's members end (before its end-of-archive blocks), and their paths."""
+    names = set()
+    with tarfile.open(tarball, "r:") as archive:
+        for member in archive:
+            names.add(os.path.normpath(member.name))
+        return int(archive.offset), names
+
+
+def _new_paths(rootfs: Path, existing: set[str]) -> list[str]:
+    """The shallowest paths below ``rootfs`` that the base lacks: what to append without duplicating.
+
+    docker import refuses a layer that names a path twice, and the staged trees' parents (``root``,
+    ``usr/local/bin``) are in the base already.
+    """
+    found = []
+    pending = [Path(".")]
+    while pending:
+        here = pending.pop()
+        for entry in sorted((rootfs / here).iterdir()):
+            rel = here / entry.name
+            if os.path.normpath(rel) in existing and entry.is_dir() and not entry.is_symlink():
+                pending.append(rel)
+            elif os.path.normpath(rel) not in existing:
+                found.append(str(rel))
+    return sorted(found)
+
+
+def _import_payload(tarball: Path, rootfs: Path, tag: str) -> None:
+    """``docker import`` of the base tarball's members followed by the members of ``rootfs``: one layer."""
+    end, existing = _tar_index(tarball)
+    new_paths = _new_paths(rootfs, existing)
+    importer = subprocess.Popen(
+        ["docker", "-H", engine.docker_host(), "import", "-", tag],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert importer.stdin is not None and importer.stderr is not None
+    try:
+        with tarball.open("rb") as base:
+            remaining = end
+            while remaining > 0:
+                chunk = base.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                importer.stdin.write(chunk)
+                remaining -= len(chunk)
+        importer.stdin.flush()
+        # GNU tar is ~10x faster than Python's tarfile at ~50,000 files; it writes its own end blocks.
+        packer = subprocess.run(
+            ["tar", "-c", "-f", "-", "--numeric-owner", "-C", str(rootfs), "--", *new_paths],
+            stdout=importer.stdin,
+            stderr=subprocess.PIPE,
+            timeout=BUILD_TIMEOUT_S,
+            check=False,
+        )
+        importer.stdin.close()
+        problem = importer.stderr.read().decode(errors="replace")
+        code = importer.wait(timeout=BUILD_TIMEOUT_S)
+    except BaseException:
+        importer.kill()
+        importer.wait()
+        raise
+    if packer.returncode != 0:
+        raise SetupError(
+            f"packing the image inputs failed: {_last_line(packer.stderr.decode(errors='replace'))}"
+        )
+    if code != 0:
+        raise SetupError(f"docker import of {tag} failed: {_last_line(problem)}")
+
+
+def _untag(tag: str) -> None:
+    client = engine.client()
+    try:
+        with contextlib.suppress(Exception):
+            client.images.remove(tag, noprune=True)
+    finally:
+        client.close()
 
 
 def _docker_build(
@@ -357,7 +487,7 @@ def _docker_build(
                 labels=labels,
                 rm=True,
                 forcerm=True,
-                network_mode="none",  # the build copies what the host installed; it needs no network
+                network_mode="none",  # everything is in the payload already; a build needs no network
                 decode=True,
             )
             for chunk in stream:

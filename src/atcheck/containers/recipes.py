@@ -53,8 +53,8 @@ class Recipe:
     description: str
     inputs: tuple[TreeInput, ...]
     versions: tuple[VersionLabel, ...] = ()
-    #: Build args filled with tool paths, e.g. NODE -> the node22 binary.
-    tool_args: tuple[tuple[str, str], ...] = ()
+    #: Symlinks made in the image: (path in the image, tool it points to), e.g. /usr/local/bin/node -> node22.
+    links: tuple[tuple[str, str], ...] = ()
 
     @property
     def repository(self) -> str:
@@ -83,7 +83,7 @@ RECIPES: dict[str, Recipe] = {
                 VersionLabel("pds", "reference_dir", "node_modules/@atproto/pds/package.json"),
                 VersionLabel("plc", "reference_dir", "node_modules/@did-plc/server/package.json"),
             ),
-            tool_args=(("NODE", "node22"),),
+            links=(("/usr/local/bin/node", "node22"),),
         ),
     )
 }
