@@ -175,3 +175,12 @@ def test_catalogue_text_keeps_its_words_about_tokens_but_loses_real_secrets() ->
     assert clean.spec_ref == "spec#token=x"
     # The same words in a server's message are scrubbed by name.
     assert "DPoP" not in Redactor().text('token_type:"DPoP"')
+
+
+def test_header_dumps_in_messages() -> None:
+    r = Redactor()
+    assert r.text("{'Authorization': 'Bearer abc', 'Accept': '*/*'}") == (
+        f"{{'Authorization': '{REDACTED}', 'Accept': '*/*'}}"
+    )
+    assert r.text('headers {"cookie": "sid=1"}') == f'headers {{"cookie": "{REDACTED}"}}'
+    assert "abc" not in r.text("got 0Authorization: Bearer abc")

@@ -31,7 +31,8 @@ COLUMNS = (
     (Verdict.NOT_RUN, "not run"),
 )
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters and lone surrogates (bytes a server sent that are not UTF-8) become a space.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Inline only (every escaped string sits mid-line), so line-start syntax (#, -, 1.) needs no escaping;
 # $ starts GitHub's math, | ends a table cell.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
@@ -42,6 +43,11 @@ def escape_md(text: str) -> str:
     text = _CONTROL.sub(" ", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _size(text: str) -> int:
+    """Bytes ``text`` takes on disk, as :func:`atcheck.report.writer.write_atomically` encodes it."""
+    return len(text.encode("utf-8", errors="backslashreplace"))
 
 
 def _code(text: str) -> str:
@@ -143,11 +149,11 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
 
     text = "\n".join(head)
     ending = "\n".join(tail)
-    budget = SIZE_BUDGET - len(text.encode()) - len(ending.encode()) - 200
+    budget = SIZE_BUDGET - _size(text) - _size(ending) - 200
     kept: list[str] = []
     used = 0
     for i, line in enumerate(lines):
-        size = len(line.encode()) + 1
+        size = _size(line) + 1
         if used + size > budget:
             remaining = sum(1 for rest in lines[i:] if rest.startswith("- "))
             kept.append(

@@ -66,7 +66,10 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)*
 
 # A secret-looking name, matched from its keyword on (what precedes it, as in "accessJwt", is kept as is);
 # the tail is bounded so that a long hostile word ("tokentoken...") cannot make matching quadratic.
-_NAME = r"(?:password|passwd|secret|token|jwt|private[_-]?key|api[_-]?key|credential)[A-Za-z0-9_-]{0,40}"
+_NAME = (
+    r"(?:password|passwd|secret|token|jwt|private[_-]?key|api[_-]?key|credential|authorization|cookie|dpop)"
+    r"[A-Za-z0-9_-]{0,40}"
+)
 # "password": "x", 'password': 'x', password="x" (JSON, Python reprs, logs), also when not valid JSON overall.
 _QUOTED_FIELD = re.compile(
     rf"""(?P<key>{_NAME}["']?\s*[:=]\s*)(?P<q>["'])(?:\\.|(?!(?P=q))[^\\])*(?P=q)""",
@@ -77,9 +80,9 @@ _BARE_FIELD = re.compile(rf"(?P<key>{_NAME}\s*=\s*)(?![\"'\s])[^\s&;,\"'<>]+", r
 # Cheap lower-case substrings that must be present for any of the name-based patterns to match.
 _HINTS = ("pass", "secret", "token", "jwt", "key", "credential", "authorization", "cookie", "dpop")
 # Authorization: Bearer x / Cookie: x in raw header dumps inside messages. The value stops at a quote or
-# markup so that the final pass over rendered JSON / HTML / XML cannot swallow their syntax.
+# markup so that it cannot swallow the syntax around it (quoted forms are _QUOTED_FIELD's).
 _HEADER_LINE = re.compile(
-    r"(?P<key>\b(?:authorization|proxy-authorization|cookie|set-cookie|dpop)\s*:\s*)[^\r\n\"'<>&]+",
+    r"(?P<key>(?:authorization|cookie|dpop)\s*:\s*)[^\r\n\"'<>&]+",
     re.IGNORECASE,
 )
 

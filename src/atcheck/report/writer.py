@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from atcheck.errors import SetupError
@@ -98,17 +98,19 @@ def write_reports(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SetupError(f"cannot create the report directory {out_dir}: {exc.strerror or exc}") from exc
-    rendered = {
-        "json": render_json(clean, matrix=matrix),
-        "html": render_html(clean, matrix=matrix),
-        "markdown": render_markdown(clean, matrix=matrix),
-        "junit": render_junit(clean),
+    # Rendered and written one at a time, report.json first: should a writer ever break on some input,
+    # the files before it are already complete on disk.
+    renderers: dict[str, Callable[[], str]] = {
+        "json": lambda: render_json(clean, matrix=matrix),
+        "junit": lambda: render_junit(clean),
+        "markdown": lambda: render_markdown(clean, matrix=matrix),
+        "html": lambda: render_html(clean, matrix=matrix),
     }
     written: dict[str, Path] = {}
-    for kind, text in rendered.items():
+    for kind, render in renderers.items():
         path = out_dir / FILE_NAMES[kind]
         try:
-            write_atomically(path, net.net(text))
+            write_atomically(path, net.net(render()))
         except OSError as exc:
             raise SetupError(f"cannot write {path}: {exc.strerror or exc}") from exc
         written[kind] = path
