@@ -73,8 +73,10 @@ def test_unknown_method_gives_404_or_501_envelope(pds: XrpcClient, method: str) 
 def test_unknown_method_gives_404_or_501_envelope_when_authenticated(
     module_account: Account, method: str
 ) -> None:
-    """The same with a valid session: a PDS that proxies unknown NSIDs must still end in 404 or 501 here,
-    since the request names no proxy target (no ``atproto-proxy`` header)."""
+    """The same with a valid session. A PDS that forwards unknown NSIDs to an upstream service (the reference
+    PDS forwards them to its AppView) passes on the upstream's answer, which for an NSID that nobody
+    implements is still 404 or 501. (With an unreachable upstream the PDS answers 502, and this fails: the
+    target should then run a reachable upstream.)"""
     expect_envelope(_call_unknown(module_account.client, method), (404, 501))
 
 
