@@ -581,9 +581,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     written = config.stash.get(_WRITTEN_KEY, None)
     if written is not None:
         report, files = written
-        verdict = (
-            "some MUST requirement failed" if report.must_failed else "every MUST requirement tested passed"
-        )
+        if not report.results:
+            verdict = "no conformance test ran"
+        elif report.must_failed:
+            verdict = "some MUST requirement failed"
+        else:
+            verdict = "every MUST requirement tested passed"
         tr.write_line(f"{verdict}; reports in {run.report_dir}")
         for kind, path in sorted(files.items()):
             tr.write_line(f"  {kind}: {path}")
