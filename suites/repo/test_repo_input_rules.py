@@ -147,7 +147,7 @@ def test_record_type_other_than_the_collection_is_refused(module_account: Accoun
     expect_refused(put_raw(module_account, f"t{secrets.token_hex(4)}", record))
 
 
-@pytest.mark.requirement("LEX-VAL-14", "REPO-REC-01")
+@pytest.mark.requirement("LEX-VAL-14")
 @pytest.mark.needs("repo.write", "repo.read")
 def test_a_record_is_never_stored_without_its_type(module_account: Account) -> None:
     """Stored records always carry ``$type`` = their collection. Given none, a server may refuse the write or

@@ -28,7 +28,6 @@ from atcheck.checks import (
     expect_equal,
     expect_error,
     expect_ok,
-    expect_status,
     expect_valid,
 )
 from atcheck.oracle.cbor import from_json, to_json
@@ -173,15 +172,30 @@ def test_put_record_creates_then_updates(module_account: Account) -> None:
     expect_stored(module_account, rkey, second)
 
 
-@pytest.mark.requirement("REPO-REC-02", "ACCT-12", "XRPC-ERR-02")
-@pytest.mark.needs("repo.write", "repo.read")
-def test_deleted_record_is_gone_like_one_that_never_was(module_account: Account) -> None:
-    rkey = new_rkey("del")
+@pytest.mark.requirement("XRPC-HTTP-08")
+@pytest.mark.needs("repo.write")
+def test_delete_record_answers_with_its_lexicon_output(module_account: Account) -> None:
+    rkey = new_rkey("delout")
     put(module_account, rkey, note("short-lived"))
     resp = module_account.client.procedure(
         "com.atproto.repo.deleteRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
-    expect_status(resp, 200)
+    got = expect_ok(resp)
+    expect_valid(
+        got, lexicon_schema("com.atproto.repo.deleteRecord", "output"), "the deleteRecord output", resp
+    )
+
+
+@pytest.mark.requirement("REPO-REC-02", "ACCT-12", "XRPC-ERR-02")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_deleted_record_is_gone_like_one_that_never_was(module_account: Account) -> None:
+    """After deleteRecord (whatever it answered: its answer has its own test), getRecord finds nothing, and
+    says so exactly as it does for a record that never existed."""
+    rkey = new_rkey("del")
+    put(module_account, rkey, note("short-lived"))
+    module_account.client.procedure(
+        "com.atproto.repo.deleteRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
+    )
     deleted = expect_absent(module_account, rkey)
     never = expect_absent(module_account, new_rkey("never"))
     expect_equal(
