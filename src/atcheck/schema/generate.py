@@ -45,6 +45,8 @@ class Mutation:
     path: str
     constraint: str
     detail: str
+    has_default: bool = False
+    """For a removed required field: the field declares a ``default`` (some validators fill it in)."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.constraint} ({self.detail})"
@@ -506,6 +508,13 @@ _BAD_FORMAT = {
 }
 
 
+def _has_default(node: Mapping[str, Any], path: str) -> bool:
+    """Whether the top-level property at ``$.<name>`` declares a default (nested ones: not tracked)."""
+    name = path[2:]
+    prop = node.get("properties", {}).get(name) if "." not in name and "[" not in name else None
+    return isinstance(prop, dict) and "default" in prop
+
+
 def invalid_from_lexicon(
     nsid: str, lexicons: LexiconSet
 ) -> st.SearchStrategy[tuple[dict[str, Any], Mutation]]:
@@ -521,6 +530,7 @@ def invalid_from_lexicon(
         if not sites:
             sites = [_site("$.$type", "type", "record $type is not a string", lambda v: 1)]
         where, constraint, detail, how = draw(st.sampled_from(sites))
-        return _set(record, where, how), Mutation(where, constraint, detail)
+        has_default = constraint == "required" and _has_default(node, where)
+        return _set(record, where, how), Mutation(where, constraint, detail, has_default)
 
     return draw()

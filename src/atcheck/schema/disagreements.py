@@ -1,0 +1,183 @@
+"""Known, explained disagreements between atcheck and the reference Lexicon validators.
+
+Each entry says who disagrees, on what, and the spec sentence (or official vector) that decides it. The
+differential run (:mod:`atcheck.schema.differential`) matches every disagreement against these; anything that
+matches none is reported as UNEXPLAINED and must be fixed or added here with its deciding sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from atcheck.schema.generate import Mutation
+
+
+@dataclass(frozen=True)
+class Known:
+    id: str
+    validator: str
+    summary: str
+    decided_by: str
+    atcheck_right: bool
+    matches: Callable[[Mutation | None, str | None, dict[str, Any]], bool]
+
+
+def _constraint(*names: str) -> Callable[[Mutation | None, str | None, dict[str, Any]], bool]:
+    return lambda m, err, rec: m is not None and m.constraint in names
+
+
+def _error_has(*needles: str) -> Callable[[Mutation | None, str | None, dict[str, Any]], bool]:
+    return lambda m, err, rec: err is not None and any(n in err for n in needles)
+
+
+def _both(
+    a: Callable[[Mutation | None, str | None, dict[str, Any]], bool],
+    b: Callable[[Mutation | None, str | None, dict[str, Any]], bool],
+) -> Callable[[Mutation | None, str | None, dict[str, Any]], bool]:
+    return lambda m, err, rec: a(m, err, rec) and b(m, err, rec)
+
+
+def _at_uri_uppercase_authority(m: Mutation | None, err: str | None, rec: dict[str, Any]) -> bool:
+    found = re.search(r"(at://\S+) is invalid for format at-uri", err or "")
+    if not found:
+        return False
+    authority = found.group(1)[len("at://") :].split("/")[0]
+    return not authority.startswith("did:") and authority != authority.lower()
+
+
+BLOB_SPEC = (
+    "lexicon §blob: 'accept (array of strings, optional): list of acceptable MIME types'; 'maxSize (integer, "
+    "optional): maximum size in bytes'. Official vectors record-data-invalid.json 'blob too large' and "
+    "'blob wrong type' are invalid."
+)
+
+_ALL = [
+    Known(
+        "ts-blob-constraints",
+        "@atproto/lexicon",
+        "blob maxSize/accept not checked during record validation",
+        BLOB_SPEC + " (@atproto/lexicon leaves them to the PDS's blob handling.)",
+        True,
+        _constraint("maxSize", "accept"),
+    ),
+    Known(
+        "lexrpc-blob-constraints",
+        "lexrpc",
+        "blob maxSize/accept/shape not checked (disabled in lexrpc 3.0)",
+        BLOB_SPEC + " data-model §blob: a blob has $type 'blob', ref, mimeType and size.",
+        True,
+        _constraint("maxSize", "accept", "blob"),
+    ),
+    Known(
+        "lexrpc-bytes-json",
+        "lexrpc",
+        "expects decoded bytes, rejects the JSON {'$bytes': base64} form",
+        "lexicon §bytes: 'In the JSON format, these fields are encoded as {\"$bytes\":<base64-string>}'.",
+        True,
+        _error_has("has unexpected type dict"),
+    ),
+]
+_ALL += [
+    Known(
+        "ts-datetime-calendar",
+        "@atproto/lexicon",
+        "accepts datetimes that are not real calendar instants (e.g. February 29 of a non-leap year)",
+        "lexicon §datetime: 'Dates with an invalid month-day combination (eg, April 31st or February 29th "
+        "in a non-leap year) are also invalid, even if the datetime library being used would auto-correct "
+        "them'.",
+        True,
+        lambda m, err, rec: m is not None and m.constraint == "format" and "datetime" in m.detail,
+    ),
+    Known(
+        "ts-uri-rfc3986",
+        "@atproto/lexicon",
+        "rejects RFC 3986 URIs whose scheme holds '+', '-' or '.' (its regex is ^\\w+:)",
+        "lexicon §uri: 'Flexible to any URI schema, following the generic RFC-3986 on URIs'; RFC 3986 §3.1: "
+        'scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).',
+        True,
+        lambda m, err, rec: m is None and (err or "").endswith("must be a uri"),
+    ),
+    Known(
+        "ts-union-record-ref",
+        "@atproto/lexicon",
+        "fails on a union variant that is a record def ('Unexpected lexicon type: record')",
+        "lexicon §union: 'The schema definitions pointed to by a union must have type object or record.'",
+        True,
+        lambda m, err, rec: "Unexpected lexicon type: record" in (err or ""),
+    ),
+    Known(
+        "ts-default-fills-required",
+        "@atproto/lexicon",
+        "accepts a record missing a required field that has a default (it fills the default in)",
+        "lexicon §object: 'required (array of strings, optional): indicates which properties are required'; "
+        "§string: 'default ... a default value for this field'. The spec never says a default satisfies "
+        "'required'; atcheck keeps them apart (open question, see the report).",
+        True,
+        lambda m, err, rec: m is not None and m.constraint == "required" and m.has_default,
+    ),
+    Known(
+        "ts-array-as-object",
+        "@atproto/lexicon",
+        "accepts an array where an object is required (typeof [] === 'object')",
+        "data-model §Data Types: array and map (object) are distinct types; lexicon §object describes a map.",
+        True,
+        lambda m, err, rec: (
+            m is not None and m.constraint == "type" and m.detail.startswith("object replaced")
+        ),
+    ),
+    Known(
+        "lexrpc-record-type-unchecked",
+        "lexrpc",
+        "does not check the record's own $type (validate() is told the NSID)",
+        "lexicon §When to use $type: 'record objects must always include $type'; "
+        "data-model: $type, when present, is a non-empty string.",
+        True,
+        lambda m, err, rec: m is not None and m.path == "$.$type",
+    ),
+    Known(
+        "lexrpc-at-uri-case",
+        "lexrpc",
+        "rejects at-uris whose handle authority has uppercase letters",
+        "handle §Syntax: labels are ASCII letters, digits and hyphens, and handles are case-insensitive "
+        "(SYN-HDL-01/04); at-uri §Structure: the authority is a handle or a DID.",
+        True,
+        _at_uri_uppercase_authority,
+    ),
+    Known(
+        "lexrpc-ref-to-string",
+        "lexrpc",
+        "treats a ref to a string def (with knownValues) as a token, demanding the ref's name as the value",
+        "lexicon §ref: refs reuse definitions 'for types like object or a string with specific "
+        "restrictions'; "
+        "§string: knownValues 'Values are not limited to this set (aka, not a closed enum)'.",
+        True,
+        lambda m, err, rec: (
+            m is None and re.search(r"ref \w+ with value .*: is not \S+$", err or "") is not None
+        ),
+    ),
+]
+KNOWN: dict[str, Known] = {k.id: k for k in _ALL}
+
+
+def classify(
+    validator: str, mutation: Mutation | None, error: str | None, record: dict[str, Any]
+) -> Known | None:
+    """The known disagreement class this case falls in, or None (unexplained)."""
+    for known in _ALL:
+        if known.validator == validator and known.matches(mutation, error, record):
+            return known
+    return None
+
+
+VECTOR_CASES: dict[tuple[str, str], str] = {
+    ("@atproto/lexicon", "blob too large"): "ts-blob-constraints",
+    ("@atproto/lexicon", "blob wrong type"): "ts-blob-constraints",
+    ("lexrpc", "full"): "lexrpc-bytes-json",
+    ("lexrpc", "invalid blob: wrong type"): "lexrpc-blob-constraints",
+    ("lexrpc", "blob too large"): "lexrpc-blob-constraints",
+    ("lexrpc", "blob wrong type"): "lexrpc-blob-constraints",
+}
+"""Official record-data vectors on which a reference validator disagrees with the vector, and why."""
