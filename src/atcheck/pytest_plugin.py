@@ -292,6 +292,32 @@ def plc(target: TargetUnderTest) -> XrpcClient:
     return target.client(Role.PLC)
 
 
+@pytest.fixture
+def peer(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnderTest:
+    """Another target of the run with a PDS: the second PDS of federation and migration tests.
+
+    Both share the run's PLC, so an account can move between them. The test is skipped when the run has
+    no second PDS target (e.g. ``--target reference`` alone).
+    """
+    run = _run(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    others = [n for n, m in run.targets.items() if n != target.name and Role.PDS in m.roles]
+    if not others:
+        pytest.skip("the run has no second PDS target (add one with --atcheck-target)")
+    name = others[0]
+    try:
+        running = run.stack.start(name)
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"peer target {name} did not start: {exc}") from None
+    return TargetUnderTest(name=name, manifest=run.targets[name], running=running, recorder=target.recorder)
+
+
+@pytest.fixture
+def second_pds(peer: TargetUnderTest) -> XrpcClient:
+    """An unauthenticated XRPC client for the peer target's PDS."""
+    return peer.client(Role.PDS)
+
+
 _FACTORIES: dict[str, AccountFactory] = {}
 
 
@@ -452,7 +478,7 @@ def _flush_progress(config: pytest.Config, run: Run) -> None:
     target, area = run.progress_group
     counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(run.progress_counts.items()))
     writer = getattr(reporter, "_tw", None)  # pytest's progress dots do not end their line
-    if writer is not None and getattr(writer, "width_of_current_line", 0):
+    if writer is not None and getattr(writer, "width_of_current_line", False):
         reporter.write("\n")
     reporter.write_line(f"[{target}] {area}: {counts}")
     run.progress_counts = {}

@@ -39,12 +39,12 @@ SUITE = textwrap.dedent(
 )
 
 
-def _manifest(tmp_path: Path, mode: str = "ok") -> Path:
-    path = tmp_path / "fake.toml"
+def _manifest(tmp_path: Path, mode: str = "ok", name: str = "fake") -> Path:
+    path = tmp_path / f"{name}.toml"
     path.write_text(
         textwrap.dedent(
             f"""
-            name = "fake"
+            name = "{name}"
             implementation = "fake-pds"
             version = "0"
             provisioning = "given"
@@ -56,7 +56,7 @@ def _manifest(tmp_path: Path, mode: str = "ok") -> Path:
             credentials = {{ admin_password = "{{secret:admin}}" }}
             health = {{ path = "/xrpc/_health", timeout = 5 }}
             [service.process]
-            command = ["{{python}}", "{FAKE}", "{{port}}", "{tmp_path / "pid"}"]
+            command = ["{{python}}", "{FAKE}", "{{port}}", "{tmp_path / (name + ".pid")}"]
             env = {{ FAKE_MODE = "{mode}" }}
             """
         ),
@@ -90,7 +90,7 @@ def _outcomes(report: dict[str, Any]) -> dict[str, str]:
 
 
 def _assert_stopped(tmp_path: Path) -> None:
-    pid = int((tmp_path / "pid").read_text())
+    pid = int((tmp_path / "fake.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
@@ -179,3 +179,31 @@ def test_run_secrets_never_reach_a_report_file(tmp_path: Path) -> None:
     assert {p.name for p in written} >= {"report.json", "report.html", "summary.md", "junit.xml"}
     for path in written:
         assert secret not in path.read_text(errors="replace"), f"{path.name} leaks a run secret"
+
+
+PEER_SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.checks import expect_ok
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_two_pdses(target, peer, pds, second_pds):
+        assert peer.name != target.name
+        assert second_pds.base_url != pds.base_url
+        expect_ok(second_pds.query("com.atproto.server.describeServer"))
+    """
+)
+
+
+def test_peer_gives_the_other_pds_of_the_run(tmp_path: Path) -> None:
+    second = _manifest(tmp_path, name="fake2")
+    code, output, report = _run(tmp_path, "--atcheck-target", str(second), suite=PEER_SUITE)
+    assert code == 0, output
+    assert sorted((r["target"], r["outcome"]) for r in report["results"]) == [
+        ("fake", "passed"),
+        ("fake2", "passed"),
+    ]
+    code, output, report = _run(tmp_path, suite=PEER_SUITE)
+    assert code == 0, output
+    assert report["results"][0]["outcome"] == "skipped"
+    assert "no second PDS target" in report["results"][0]["message"]
