@@ -77,7 +77,7 @@ def tagged_pids(tag: Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if str(tag).encode() in cmdline and state not in ("Z", "X"):
+        if str(tag).encode() + b"\0" in cmdline and state not in ("Z", "X"):  # the whole --tag argument
             found.append(int(entry.name))
     return found
 
@@ -100,7 +100,7 @@ def port_closed(port: int) -> bool:
 def tag(tmp_path: Path) -> Iterator[Path]:
     """A unique tag for this test's processes; whatever survives the test is killed and fails it."""
     yield tmp_path
-    left = tagged_pids(tmp_path)
+    left = wait_gone(tmp_path)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)

@@ -148,10 +148,6 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
         load_manifest(tmp_path / "absent.toml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: manifest.py rejects 'port' in [service.process], so ProcessSpec.port is unreachable",
-)
 def test_a_fixed_port_can_be_declared(tmp_path: Path) -> None:
     """ProcessSpec.port exists for software that cannot be told a port; a manifest must be able to set it."""
     text = GOOD.replace('command = ["{python}", "plc.py", "--port", "{port}"]',
@@ -159,6 +155,13 @@ def test_a_fixed_port_can_be_declared(tmp_path: Path) -> None:
     manifest = load_manifest(write(tmp_path, text))
     assert manifest.services[0].process is not None
     assert manifest.services[0].process.port == 2582
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "-1", '"2582"', "true", "25.82"])
+def test_a_fixed_port_must_be_a_tcp_port(tmp_path: Path, value: str) -> None:
+    text = GOOD.replace('command = ["{python}", "plc.py", "--port", "{port}"]',
+                        f'command = ["{{python}}", "plc.py"]\nport = {value}', 1)
+    assert "service[0].process.port: " in manifest_error(tmp_path, text)
 
 
 @pytest.mark.xfail(strict=True, reason="harness bug: manifest.py passes 'did' and 'process.cwd' unchecked")

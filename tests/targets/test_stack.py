@@ -56,9 +56,17 @@ def tagged_pids(tag: Path) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if str(tag).encode() in cmdline and state not in ("Z", "X"):
+        if str(tag).encode() + b"\0" in cmdline and state not in ("Z", "X"):  # the whole --tag argument
             found.append(int(entry.name))
     return found
+
+
+def wait_gone(tag: Path, within_s: float = 3.0) -> list[int]:
+    """The tagged processes still alive after ``within_s`` (a killed process takes a moment to go)."""
+    deadline = time.monotonic() + within_s
+    while (left := tagged_pids(tag)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 def port_of(url: str) -> int:
@@ -78,7 +86,7 @@ def env_of(url: str, name: str) -> object:
 @pytest.fixture
 def tag(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
-    left = tagged_pids(tmp_path)
+    left = wait_gone(tmp_path)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
@@ -175,7 +183,7 @@ def test_a_needed_role_nobody_provides(tmp_path: Path, tag: Path, stacks: list[S
     expected = r"^target lonely needs a relay and no target of the run provides one$"
     with pytest.raises(LaunchError, match=expected):
         stack.start("lonely")
-    assert not tagged_pids(tag)
+    assert not wait_gone(tag)
 
 
 def test_needs_in_a_cycle_are_a_manifest_error(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
@@ -185,7 +193,7 @@ def test_needs_in_a_cycle_are_a_manifest_error(tmp_path: Path, tag: Path, stacks
     stacks.append(stack)
     with pytest.raises(ManifestError, match="services need each other in a cycle: a/pds -> b/plc"):
         stack.start("a")
-    assert not tagged_pids(tag)
+    assert not wait_gone(tag)
 
 
 def test_a_failure_is_remembered_and_not_retried(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
@@ -247,7 +255,7 @@ def test_stop_all_and_run_close_leave_nothing_behind(tmp_path: Path, tag: Path) 
         assert (scratch / "data" / "pdsimpl" / "pds").is_dir()
     finally:
         run.close()
-    assert not tagged_pids(tag)
+    assert not wait_gone(tag)
     assert all(port_closed(port_of(url)) for url in urls)
     assert not scratch.exists()
     assert stack.running_services() == []
