@@ -198,7 +198,7 @@ def test_create_session_with_password(pds: XrpcClient, module_account: Account, 
     expect_equal(got["handle"], module_account.handle, "the session's handle", resp)
 
 
-@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-ERR-03")
 @pytest.mark.needs("account.session", "xrpc.errors")
 def test_create_session_with_a_wrong_password_is_refused(pds: XrpcClient, module_account: Account) -> None:
     password_of(module_account)

@@ -1,8 +1,9 @@
 """XRPC over HTTP: the error envelope, status codes, HTTP methods, content types, auth and parameter checks.
 
 Spec: https://atproto.com/specs/xrpc (Lexicon HTTP Endpoints, Error Responses, Summary of HTTP Status Codes).
-Every error path exercised here is also checked for the envelope: a JSON object with an ``error`` name (an
-ASCII token without whitespace) and an optional string ``message``, served as ``application/json``.
+Each test judges one requirement: status tests check the status (and that an error body came back); the
+envelope itself (``application/json`` ``{"error": <ASCII token>, "message"?: str}``) is judged once per kind
+of error path by ``test_error_responses_use_the_envelope``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ _ERROR_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no whitespace
 def expect_envelope(
     resp: XrpcResponse, status: int | tuple[int, ...], error: str | tuple[str, ...] | None = None
 ) -> dict[str, Any]:
-    """An XRPC error in full: status, ``application/json``, ``{error, message?}``, error an ASCII token."""
+    """An XRPC error in full: status, ``application/json``, ``{error, message?}``, error an ASCII token.
+
+    Tests that judge a status use :func:`atcheck.checks.expect_error` instead (status first); the envelope
+    itself is judged once per kind of error path by ``test_error_responses_use_the_envelope``.
+    """
     body = expect_error(resp, status, error)
     expect_content_type(resp, "application/json")
     name = body["error"]
@@ -59,25 +64,23 @@ def expect_no_record(account: Account, rkey: str) -> None:
 # -- unknown methods ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("XRPC-HTTP-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-03")
 @pytest.mark.needs("xrpc.errors")
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unknown_method_gives_404_or_501_envelope(pds: XrpcClient, method: str) -> None:
+def test_unknown_method_gives_404_or_501(pds: XrpcClient, method: str) -> None:
     """An NSID the server does not implement: 501 (known, not implemented) or 404 (unsupported), as JSON."""
-    expect_envelope(_call_unknown(pds, method), (404, 501))
+    expect_error(_call_unknown(pds, method), (404, 501))
 
 
-@pytest.mark.requirement("XRPC-HTTP-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-03")
 @pytest.mark.needs("xrpc.errors")
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unknown_method_gives_404_or_501_envelope_when_authenticated(
-    module_account: Account, method: str
-) -> None:
+def test_unknown_method_gives_404_or_501_when_authenticated(module_account: Account, method: str) -> None:
     """The same with a valid session. A PDS that forwards unknown NSIDs to an upstream service (the reference
     PDS forwards them to its AppView) passes on the upstream's answer, which for an NSID that nobody
     implements is still 404 or 501. (With an unreachable upstream the PDS answers 502, and this fails: the
     target should then run a reachable upstream.)"""
-    expect_envelope(_call_unknown(module_account.client, method), (404, 501))
+    expect_error(_call_unknown(module_account.client, method), (404, 501))
 
 
 def _call_unknown(client: XrpcClient, method: str) -> XrpcResponse:
@@ -89,7 +92,7 @@ def _call_unknown(client: XrpcClient, method: str) -> XrpcResponse:
 # -- HTTP methods ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("XRPC-HTTP-02", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-02")
 @pytest.mark.needs("xrpc.errors", "server.describe")
 def test_post_to_a_query_is_refused(pds: XrpcClient) -> None:
     """describeServer is a query: POST must not be served as if it were GET."""
@@ -99,10 +102,10 @@ def test_post_to_a_query_is_refused(pds: XrpcClient) -> None:
         data=b"{}",
         headers={"Content-Type": "application/json"},
     )
-    expect_envelope(resp, (400, 404, 405))
+    expect_error(resp, (400, 404, 405))
 
 
-@pytest.mark.requirement("XRPC-HTTP-02", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-02")
 @pytest.mark.needs("xrpc.errors", "repo.write")
 def test_get_to_a_procedure_is_refused(module_account: Account) -> None:
     """createRecord is a procedure: GET (with the input as query parameters) must not create anything."""
@@ -112,7 +115,7 @@ def test_get_to_a_procedure_is_refused(module_account: Account) -> None:
         "/xrpc/com.atproto.repo.createRecord",
         params={"repo": module_account.did, "collection": COLLECTION, "rkey": rkey},
     )
-    expect_envelope(resp, (400, 404, 405))
+    expect_error(resp, (400, 404, 405))
     expect_no_record(module_account, rkey)
 
 
@@ -126,7 +129,7 @@ def test_json_output_is_served_as_application_json(pds: XrpcClient) -> None:
     expect_ok(resp)  # checks the status, Content-Type application/json and a JSON object body
 
 
-@pytest.mark.requirement("XRPC-HTTP-06", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-06")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_body_with_the_wrong_content_type_is_refused(module_account: Account, content_type: str) -> None:
@@ -141,11 +144,11 @@ def test_body_with_the_wrong_content_type_is_refused(module_account: Account, co
     resp = module_account.client.procedure(
         "com.atproto.repo.createRecord", data=json.dumps(body).encode(), content_type=content_type
     )
-    expect_envelope(resp, (400, 415))
+    expect_error(resp, (400, 415))
     expect_no_record(module_account, rkey)
 
 
-@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-ERR-03")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 def test_malformed_json_body_is_400(module_account: Account) -> None:
     resp = module_account.client.procedure(
@@ -153,10 +156,10 @@ def test_malformed_json_body_is_400(module_account: Account) -> None:
         data=b'{"repo": "' + module_account.did.encode() + b'", ',
         content_type="application/json",
     )
-    expect_envelope(resp, 400)
+    expect_error(resp, 400)
 
 
-@pytest.mark.requirement("XRPC-HTTP-05", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-05")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 def test_input_missing_a_required_field_is_400_invalid_request(module_account: Account) -> None:
     """createRecord without ``record`` (required by its Lexicon) is an invalid request; nothing is written."""
@@ -164,21 +167,21 @@ def test_input_missing_a_required_field_is_400_invalid_request(module_account: A
     resp = module_account.client.procedure(
         "com.atproto.repo.createRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
-    expect_envelope(resp, 400, "InvalidRequest")
+    expect_error(resp, 400, "InvalidRequest")
     expect_no_record(module_account, rkey)
 
 
 # -- authentication ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-ERR-03")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 def test_write_without_credentials_is_401(pds: XrpcClient, module_account: Account) -> None:
     """An endpoint that needs auth, called with none: 401 ("Authentication is required for this endpoint")."""
     rkey = f"na{secrets.token_hex(4)}"
     body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("no auth")}
     resp = pds.procedure("com.atproto.repo.createRecord", body)
-    expect_envelope(resp, 401)
+    expect_error(resp, 401)
     expect_no_record(module_account, rkey)
 
 
@@ -188,7 +191,7 @@ def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) 
     """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header"."""
     body = {"repo": module_account.did, "collection": COLLECTION, "record": note("no auth")}
     resp = pds.procedure("com.atproto.repo.createRecord", body)
-    expect_envelope(resp, 401)
+    expect_error(resp, 401)
     expect(
         "www-authenticate" in resp.headers,
         "a WWW-Authenticate header on the 401",
@@ -197,7 +200,7 @@ def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) 
     )
 
 
-@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-ERR-03")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 @pytest.mark.parametrize(
     "token",
@@ -217,14 +220,14 @@ def test_write_with_an_invalid_token_is_refused(pds: XrpcClient, module_account:
     rkey = f"bt{secrets.token_hex(4)}"
     body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("bad token")}
     resp = pds.with_token(token).procedure("com.atproto.repo.createRecord", body)
-    expect_envelope(resp, (400, 401))
+    expect_error(resp, (400, 401))
     expect_no_record(module_account, rkey)
 
 
-@pytest.mark.requirement("XRPC-ERR-03", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-ERR-03")
 @pytest.mark.needs("xrpc.errors", "account.session")
 def test_get_session_without_credentials_is_401(pds: XrpcClient) -> None:
-    expect_envelope(pds.query("com.atproto.server.getSession"), 401)
+    expect_error(pds.query("com.atproto.server.getSession"), 401)
 
 
 # -- parameters --------------------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ _BAD_LIST_PARAMS: dict[str, dict[str, ParamValue]] = {
 }
 
 
-@pytest.mark.requirement("XRPC-HTTP-05", "XRPC-ERR-01")
+@pytest.mark.requirement("XRPC-HTTP-05")
 @pytest.mark.needs("xrpc.errors", "repo.read")
 @pytest.mark.parametrize("case", sorted(_BAD_LIST_PARAMS))
 def test_params_violating_the_lexicon_are_400_invalid_request(module_account: Account, case: str) -> None:
@@ -249,4 +252,50 @@ def test_params_violating_the_lexicon_are_400_invalid_request(module_account: Ac
     params: dict[str, ParamValue] = {"repo": module_account.did, "collection": COLLECTION}
     params.update(_BAD_LIST_PARAMS[case])
     resp = module_account.client.query("com.atproto.repo.listRecords", params)
-    expect_envelope(resp, 400, "InvalidRequest")
+    expect_error(resp, 400, "InvalidRequest")
+
+
+# -- the envelope, on every kind of error path ------------------------------------------------------------
+
+
+def _error_request(case: str, pds: XrpcClient, account: Account) -> XrpcResponse:
+    """One request per kind of error path; each must fail on any conformant server."""
+    record = {"repo": account.did, "collection": COLLECTION, "record": note("envelope")}
+    if case == "unknown-method":
+        return pds.query(UNKNOWN_NSID)
+    if case == "invalid-params":
+        return account.client.query(
+            "com.atproto.repo.listRecords", {"repo": account.did, "collection": COLLECTION, "limit": 0}
+        )
+    if case == "no-credentials":
+        return pds.procedure("com.atproto.repo.createRecord", record)
+    if case == "invalid-token":
+        return pds.with_token("not-a-jwt").procedure("com.atproto.repo.createRecord", record)
+    if case == "malformed-json":
+        return account.client.procedure(
+            "com.atproto.repo.createRecord", data=b'{"repo": ', content_type="application/json"
+        )
+    if case == "record-not-found":
+        params = {"repo": account.did, "collection": COLLECTION, "rkey": f"none{secrets.token_hex(4)}"}
+        return account.client.query("com.atproto.repo.getRecord", params)
+    raise ValueError(case)
+
+
+ERROR_PATHS = [
+    "unknown-method",
+    "invalid-params",
+    "no-credentials",
+    "invalid-token",
+    "malformed-json",
+    "record-not-found",
+]
+
+
+@pytest.mark.requirement("XRPC-ERR-01")
+@pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
+@pytest.mark.parametrize("case", ERROR_PATHS)
+def test_error_responses_use_the_envelope(pds: XrpcClient, module_account: Account, case: str) -> None:
+    """Whatever the status, an error is ``application/json`` ``{"error": <ASCII token>, "message"?: str}``."""
+    resp = _error_request(case, pds, module_account)
+    expect(resp.status >= 400, f"an error status for the {case} request", resp.status, resp)
+    expect_envelope(resp, resp.status)
