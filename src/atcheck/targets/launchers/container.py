@@ -178,7 +178,8 @@ class ContainerLauncher:
             raise ManifestError(f"{where}: no [service.container] section; use another launcher")
         image = resolve_image(spec.image)
         with self._lock:
-            self._run_labels = ownership_labels = cleanup.ownership_labels(ctx.labels)
+            run_labels = {cleanup.LABEL_RUN: ctx.run_id, **ctx.labels}
+            self._run_labels = ownership_labels = cleanup.ownership_labels(run_labels)
             self._sweep_stale()
             network = self._ensure_network(ownership_labels)
             alias = self._unique_alias(alias_for(target.name, service.name))
