@@ -7,7 +7,6 @@ behind" is observed, not assumed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import socket
 import subprocess
@@ -45,12 +44,15 @@ def fake_manifest(
     credentials: dict[str, str] | None = None,
     requires: tuple[str, ...] = (),
     name: str = "fake",
+    fixed_port: int | None = None,
 ) -> TargetManifest:
     process: dict[str, Any] = {
         "command": ["{python}", str(FAKE), "--port", port_arg, "--mode", mode, "--tag", str(tag), *args],
         "env": env or {},
         "requires": list(requires),
     }
+    if fixed_port is not None:
+        process["port"] = fixed_port
     service = {
         "name": "pds",
         "roles": ["pds"],
@@ -238,23 +240,26 @@ def test_service_answering_5xx_is_not_ready(tmp_path: Path, tag: Path) -> None:
 def test_fixed_port_already_taken_is_a_setup_error_before_anything_starts(
     tmp_path: Path, tag: Path, holder_reuses_address: bool
 ) -> None:
-    manifest = fake_manifest(tag)
-    service = manifest.services[0]
-    assert service.process is not None
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, int(holder_reuses_address))
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        fixed = dataclasses.replace(service, process=dataclasses.replace(service.process, port=taken))
         with pytest.raises(SetupError) as info:
-            ProcessLauncher().start(manifest, fixed, context(tmp_path))
+            start(fake_manifest(tag, fixed_port=taken), context(tmp_path))
     assert str(info.value) == (
         f"port {taken} on 127.0.0.1 is in use, target fake, service pds cannot start "
         "(stop what listens there, or let atcheck pick a port)"
     )
     assert not tagged_pids(tag)
     assert not (tmp_path / "logs" / "fake-pds.log").exists()
+
+
+def test_a_free_fixed_port_is_used(tmp_path: Path, tag: Path, started: list[ProcessService]) -> None:
+    port = free_port()
+    service = start(fake_manifest(tag, fixed_port=port), context(tmp_path))
+    started.append(service)
+    assert service.endpoints[0].url == f"http://127.0.0.1:{port}"
 
 
 def test_a_port_in_time_wait_is_not_reported_as_taken() -> None:
