@@ -33,8 +33,7 @@ FAILING = (Outcome.FAILED, Outcome.ERROR)
 
 def known_failure(result: TestResult) -> str | None:
     """The baseline's reason when this failure was expected (reported as failed, but not a new failure)."""
-    reason = getattr(result, "known_failure", None)
-    return str(reason) if reason else None
+    return result.known_failure or None
 
 
 @dataclass
