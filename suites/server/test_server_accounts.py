@@ -252,6 +252,25 @@ def test_a_refresh_token_is_not_an_access_token(pds: XrpcClient, account: Accoun
     expect_error(resp, (400, 401))
 
 
+@pytest.mark.requirement("XRPC-AUTH-02")
+@pytest.mark.needs("repo.write", "repo.read", "xrpc.errors")
+def test_a_refresh_token_cannot_write(pds: XrpcClient, module_account: Account) -> None:
+    """Only refreshSession takes the refresh token: a write presented with it is refused, nothing stored."""
+    if module_account.refresh_jwt is None:
+        pytest.skip("this target's accounts come without a refresh token")
+    collection = "com.example.atcheck.auth"
+    rkey = f"refresh{secrets.token_hex(4)}"
+    record = {"$type": collection, "text": "written with a refresh token"}
+    body = {"repo": module_account.did, "collection": collection, "rkey": rkey, "record": record}
+    expect_error(
+        pds.with_token(module_account.refresh_jwt).procedure("com.atproto.repo.createRecord", body),
+        (400, 401),
+    )
+    params = {"repo": module_account.did, "collection": collection, "rkey": rkey}
+    resp = module_account.client.query("com.atproto.repo.getRecord", params)
+    expect(resp.status != 200, "no record written with the refresh token", resp.text[:200], resp)
+
+
 @pytest.mark.requirement("XRPC-AUTH-03")
 @pytest.mark.needs("account.session")
 def test_tokens_are_domain_separated_by_typ(module_account: Account) -> None:

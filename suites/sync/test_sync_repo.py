@@ -33,6 +33,7 @@ from atcheck.oracle.car import read_car
 from atcheck.oracle.cid import cid_for_record, parse_cid
 from atcheck.oracle.crypto import PublicKey
 from atcheck.oracle.errors import OracleError
+from atcheck.oracle.mst import build_mst
 from atcheck.oracle.repo import VerifiedRepo, verify_record_proof, verify_repo_car
 from atcheck.schema.registry import lexicon_schema
 from atcheck.syntax import decode_tid, is_valid_tid
@@ -162,12 +163,26 @@ def test_get_record_serves_a_car(pds: XrpcClient, written: Written) -> None:
     "REPO-MST-04",
     "REPO-MST-05",
     "REPO-MST-08",
+    "DM-CID-01",
 )
 @pytest.mark.needs("sync.get-repo", "repo.write", "identity.plc")
 def test_get_repo_passes_the_oracle(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
     """Blocks, commit (v3, did, rev, data, prev, sig by the DID document's key), MST shape and root check."""
     verified, resp = verified_export(pds, written, signing_key)
     expect(verified.commit.signature_verified, "a commit signature checked against #atproto", False, resp)
+
+
+@pytest.mark.requirement("REPO-MST-06")
+@pytest.mark.needs("sync.get-repo", "identity.plc")
+def test_a_new_repo_is_one_empty_node(pds: XrpcClient, account: Account, signing_key: SigningKey) -> None:
+    """A new account's repo: a signed commit whose data is the empty MST node, the one empty node allowed."""
+    resp = get_repo(pds, account.did)
+    with oracle_verdict("a repository export that passes every oracle check", resp):
+        verified = verify_repo_car(resp.content, did=account.did, signing_key=signing_key(account.did))
+    expect_equal(verified.record_count, 0, "the number of records in a new repo", resp)
+    expect_equal(
+        str(verified.commit.data), str(build_mst({})[0]), "a new repo's MST root (the empty node)", resp
+    )
 
 
 @pytest.mark.requirement("REPO-CAR-03", "REPO-REC-01", "REPO-REC-02")
@@ -365,9 +380,16 @@ _UNKNOWN_DID = "did:plc:" + "a" * 12 + "2" * 12  # well-formed, never registered
 
 @pytest.mark.requirement("SYNC-HTTP-03", "XRPC-ERR-02")
 @pytest.mark.needs("sync.get-repo", "sync.latest-commit", "xrpc.errors")
-@pytest.mark.parametrize("nsid", ["com.atproto.sync.getRepo", "com.atproto.sync.getLatestCommit"])
+@pytest.mark.parametrize(
+    "nsid", ["com.atproto.sync.getRepo", "com.atproto.sync.getLatestCommit", "com.atproto.sync.getRecord"]
+)
 def test_unknown_repo_is_repo_not_found(pds: XrpcClient, nsid: str) -> None:
-    expect_error(pds.query(nsid, {"did": _UNKNOWN_DID}), (400, 404), "RepoNotFound")
+    params = (
+        {"did": _UNKNOWN_DID, "collection": COLLECTION, "rkey": "s0"}
+        if nsid.endswith("getRecord")
+        else {"did": _UNKNOWN_DID}
+    )
+    expect_error(pds.query(nsid, params), (400, 404), "RepoNotFound")
 
 
 @pytest.mark.requirement("XRPC-HTTP-05", "SYN-DID-04")
