@@ -1,8 +1,8 @@
-"""The ``atcheck containers`` command group: ``build``, ``list``, ``prune``.
+"""The ``atcheck containers`` command group: ``build``, ``list``, ``prune``, ``compare``.
 
 ``build`` makes the images the container launcher runs (offline, skipped when the inputs did not change);
 ``list`` shows them and whether each is current; ``prune`` removes what runs left behind and superseded
-images.
+images; ``compare`` checks that a target gave the same outcomes under both launchers.
 Heavy imports happen inside the handlers so that ``atcheck --help`` stays fast.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from atcheck.errors import SetupError
 
@@ -39,6 +40,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="also current images, and containers/networks of runs that are still going",
     )
     prune.set_defaults(func=cmd_prune)
+
+    compare = sub.add_parser(
+        "compare", help="exit 1 unless two targets of a report have the same outcome for every check"
+    )
+    compare.add_argument("report", type=Path, metavar="REPORT", help="a report.json, or its run directory")
+    compare.add_argument("--left", default="reference", help="default: reference")
+    compare.add_argument("--right", default="reference@container", help="default: reference@container")
+    compare.set_defaults(func=cmd_compare)
 
 
 def _engine_or_fail() -> None:
@@ -88,4 +97,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
     print(f"removed {removed.summary()} left by atcheck runs")
     for tag in prune_images(everything=args.all):
         print(f"removed image {tag}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from atcheck.containers.compare import compare_file
+
+    total, differences = compare_file(args.report, args.left, args.right)
+    for diff in differences:
+        print(f"DIFFERS {diff.test_id}: {args.left} {diff.left}, {args.right} {diff.right}  {diff.detail}")
+    if differences:
+        print(f"{len(differences)} of {total} checks differ between {args.left} and {args.right}")
+        return 1
+    print(f"{total} checks, same outcome for {args.left} and {args.right}")
     return 0

@@ -185,17 +185,19 @@ class ContainerLauncher:
             alias = self._unique_alias(alias_for(target.name, service.name))
         host_port = free_port()
         inner_port = host_port if uses_port_placeholder(spec) else spec.port
-        host_data = ctx.run_dir / "data" / f"{target.name}@container" / service.name
+        # Bind mounts need absolute paths (a --report-dir may be relative).
+        host_data = (ctx.run_dir / "data" / f"{target.name}@container" / service.name).resolve()
+        log_dir = ctx.log_dir.resolve()
         host_data.mkdir(parents=True, exist_ok=True)
         data_mount = spec.data_dir or str(host_data)
-        ctx.log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
         log_name = f"{target.name}@container-{service.name}.log".replace("/", "_").replace(":", "_")
-        log_path = ctx.log_dir / log_name
+        log_path = log_dir / log_name
         scope = TemplateScope(
             port=inner_port,
             host="0.0.0.0",  # inside the container; the published port is bound to 127.0.0.1 on the host
             data_dir=data_mount,
-            log_dir=str(ctx.log_dir),
+            log_dir=str(log_dir),
             tools=ctx.tools,
             needs=self.container_side(ctx.needs, where),
             extra={"implementations": str(implementations_dir()), "python": "python3"},
@@ -220,7 +222,7 @@ class ContainerLauncher:
         container.ports[f"{inner_port}/tcp"] = published
         container.with_network(network).with_network_aliases(alias)
         container.with_volume_mapping(str(host_data), data_mount, "rw")
-        container.with_volume_mapping(str(ctx.log_dir), str(ctx.log_dir), "rw")
+        container.with_volume_mapping(str(log_dir), str(log_dir), "rw")
         run_id = re.sub(r"[^A-Za-z0-9_.-]", "-", ctx.run_id)
         container.with_name(f"atcheck-{run_id}-{alias}")
         container.with_kwargs(

@@ -1,0 +1,63 @@
+"""``atcheck containers compare``: outcomes of two targets, check by check."""
+
+from __future__ import annotations
+
+import pytest
+
+from atcheck.containers.compare import compare
+from atcheck.errors import UsageError
+from atcheck.report import model
+from atcheck.report.model import Outcome, RunReport, TargetInfo
+
+
+def report(outcomes: dict[str, dict[str, Outcome]]) -> RunReport:
+    targets = sorted({t for per_test in outcomes.values() for t in per_test})
+    return RunReport(
+        atcheck_version="0",
+        run_id="r",
+        started_at="",
+        finished_at="",
+        duration_s=0.0,
+        targets=[TargetInfo(t, "impl", "1", ["pds"], "process") for t in targets],
+        requirements=[],
+        results=[
+            model.TestResult(
+                test_id, target, [], "MUST", outcome, message=f"{outcome.value} on {target}\nmore"
+            )
+            for test_id, per_test in outcomes.items()
+            for target, outcome in per_test.items()
+        ],
+    )
+
+
+def test_equal_outcomes_give_no_difference() -> None:
+    same = {
+        "t1": {"a": Outcome.PASSED, "b": Outcome.PASSED},
+        "t2": {"a": Outcome.FAILED, "b": Outcome.FAILED},
+    }
+    assert compare(report(same), "a", "b") == (2, [])
+
+
+def test_a_different_or_missing_outcome_is_reported_with_the_failing_message() -> None:
+    total, diffs = compare(
+        report(
+            {
+                "t1": {"a": Outcome.PASSED, "b": Outcome.FAILED},
+                "t2": {"a": Outcome.PASSED},
+                "t3": {"a": Outcome.SKIPPED, "b": Outcome.SKIPPED},
+            }
+        ),
+        "a",
+        "b",
+    )
+    assert total == 3
+    assert [(d.test_id, d.left, d.right) for d in diffs] == [
+        ("t1", "passed", "failed"),
+        ("t2", "passed", "absent"),
+    ]
+    assert diffs[0].detail == "failed on b"
+
+
+def test_an_unknown_target_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="not in the report"):
+        compare(report({"t1": {"a": Outcome.PASSED}}), "a", "reference@container")
