@@ -308,10 +308,14 @@ def _matrix(report: RunReport, index: _Index) -> str:
             failures = index.cell_failures.get((req.id, target.name), [])
             title = f"{req.id} on {target.name}: {verdict}"
             href = None
+            label = VERDICT_LABEL[verdict]
             if verdict in (Verdict.FAILED, Verdict.ERROR) and failures:
                 href = index.fail_anchor[failures[0]]
                 title += f" ({len(failures)} failing test{'s' if len(failures) != 1 else ''}; see evidence)"
-            cells.append(f"<span class='tc'>{_chip(verdict, VERDICT_LABEL[verdict], title, href)}</span>")
+                if all(known_failure(report.results[i]) for i in failures):
+                    label = (label[0], f"{label[1]} (known)")
+                    title += "; every one a known failure"
+            cells.append(f"<span class='tc'>{_chip(verdict, label, title, href)}</span>")
         classes = " ".join(
             ["req", f"a-{area_idx[req.area]}", f"l-{level_idx[req.level]}"]
             + [f"v-{i}" for i in sorted(verdicts_here)]
@@ -527,7 +531,7 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
         matrix = requirement_matrix(report)
     index = _index(report, matrix)
     n_areas = len({req.area for req in report.requirements})
-    cols = f"11rem 4.2rem 7rem minmax(14rem,1fr) repeat({len(report.targets)},6.6rem)"
+    cols = f"11rem 4.2rem 7rem minmax(14rem,1fr) repeat({len(report.targets)},7.4rem)"
     css = f"{_CSS}:root{{--cols:{cols}}}\n{_filter_css(n_areas, len(index.summary.levels))}"
     skips = _skips(report)
     skips_link = " · <a href='#skips'>Skips</a>" if skips else ""
