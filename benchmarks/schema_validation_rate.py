@@ -31,7 +31,12 @@ def main() -> None:
     types = registry.record_types()
     per_type = -(-args.records // (2 * len(types)))
     started = time.perf_counter()
-    cases = generate_cases(lexicons, types, per_type, args.seed)[: args.records]
+    cases = generate_cases(lexicons, types, per_type, args.seed)
+    extra_seed = args.seed
+    while len(cases) < args.records:  # hypothesis stops early on small record types; top up with more seeds
+        extra_seed += 1000
+        cases += generate_cases(lexicons, types, per_type, extra_seed)
+    cases = cases[: args.records]
     print(
         f"generated {len(cases)} records over {len(types)} record types "
         f"in {time.perf_counter() - started:.1f}s "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -41,6 +42,8 @@ class LexrpcValidator:
             from lexrpc.base import Base  # type: ignore[import-untyped]
         except ImportError:
             raise SetupError("lexrpc is not installed", hint="pip install lexrpc==3.0") from None
+        # lexrpc logs every refusal at ERROR; its verdicts are what we want, not its log.
+        logging.getLogger("lexrpc").setLevel(logging.CRITICAL)
         self._base = Base(lexicons=list(documents), validate=True)
 
     @property
