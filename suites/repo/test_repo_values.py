@@ -1,0 +1,150 @@
+"""Values kept exactly: what a PDS must not normalise, and how it reports optimistic validation.
+
+Spec: https://atproto.com/specs/data-model (strings, nullable fields), https://atproto.com/specs/lexicon
+(datetime; Validation Options). Records are compared value for value and CID for CID with the oracle, so any
+silent rewriting of a string, a dropped ``null`` or a re-serialised datetime shows up.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+from typing import Any
+
+import pytest
+
+from atcheck.accounts import Account
+from atcheck.checks import expect, expect_equal, expect_error, expect_ok
+from atcheck.oracle.cid import cid_for_record
+from atcheck.syntax import decode_tid, encode_tid, is_valid_tid
+
+COLLECTION = "com.example.atcheck.values"
+#: A Lexicon every PDS knows (app.bsky.feed.post: text and createdAt required), for "known schema" cases.
+POST = "app.bsky.feed.post"
+TID_CLOCK_SLACK_S = 300
+
+
+def fresh_tid() -> str:
+    """A new TID record key (``app.bsky.feed.post`` requires TID keys; any collection accepts them)."""
+    return encode_tid(time.time_ns() // 1000, secrets.randbelow(1024))
+
+
+def put(
+    account: Account, collection: str, record: dict[str, Any], **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    rkey = fresh_tid()
+    body = {"repo": account.did, "collection": collection, "rkey": rkey, "record": record, **extra}
+    return rkey, expect_ok(account.client.procedure("com.atproto.repo.putRecord", body))
+
+
+def stored(account: Account, collection: str, rkey: str) -> dict[str, Any]:
+    params = {"repo": account.did, "collection": collection, "rkey": rkey}
+    return expect_ok(account.client.query("com.atproto.repo.getRecord", params))
+
+
+@pytest.mark.requirement("DM-TYPE-04")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_strings_are_not_unicode_normalised(module_account: Account) -> None:
+    """NFC and NFD spellings of the same text are different strings: stored as sent, under different CIDs."""
+    word = "café naïve Å"
+    variants = [unicodedata.normalize(form, word) for form in ("NFC", "NFD")]
+    cids = []
+    for text in variants:
+        record = {"$type": COLLECTION, "text": text}
+        rkey, _ = put(module_account, COLLECTION, record)
+        got = stored(module_account, COLLECTION, rkey)
+        expect_equal(got.get("value"), record, f"the stored record ({text!a} kept as sent)")
+        expect_equal(got.get("cid"), cid_for_record(record), f"the CID of {text!a}")
+        cids.append(got.get("cid"))
+    expect(cids[0] != cids[1], "different CIDs for the NFC and NFD spellings", cids)
+
+
+@pytest.mark.requirement("DM-TYPE-06")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_null_absent_and_empty_values_stay_distinct(module_account: Account) -> None:
+    variants: dict[str, dict[str, Any]] = {
+        "null": {"$type": COLLECTION, "v": None},
+        "absent": {"$type": COLLECTION},
+        "false": {"$type": COLLECTION, "v": False},
+        "zero": {"$type": COLLECTION, "v": 0},
+        "empty-list": {"$type": COLLECTION, "v": []},
+        "empty-map": {"$type": COLLECTION, "v": {}},
+    }
+    cids: dict[str, object] = {}
+    for name, record in variants.items():
+        rkey, _ = put(module_account, COLLECTION, record)
+        got = stored(module_account, COLLECTION, rkey)
+        expect_equal(got.get("value"), record, f"the stored record for the {name} case")
+        expect_equal(got.get("cid"), cid_for_record(record), f"the CID for the {name} case")
+        cids[name] = got.get("cid")
+    expect(len(set(cids.values())) == len(cids), "six different CIDs for six different values", cids)
+
+
+@pytest.mark.requirement("SYN-DT-04")
+@pytest.mark.needs("repo.write", "repo.read")
+@pytest.mark.parametrize("created_at", ["2026-01-01T00:00:50.120000Z", "2026-01-01T01:00:50+01:00"])
+def test_datetimes_keep_their_spelling(module_account: Account, created_at: str) -> None:
+    """A datetime in a known Lexicon comes back exactly as written (precision, zeros and offset kept)."""
+    record = {"$type": POST, "text": "datetime", "createdAt": created_at}
+    rkey, _ = put(module_account, POST, record)
+    got = stored(module_account, POST, rkey)
+    value = got.get("value")
+    expect_equal(
+        value.get("createdAt") if isinstance(value, dict) else value, created_at, "createdAt as stored"
+    )
+    expect_equal(got.get("cid"), cid_for_record(record), "the CID of the stored post")
+
+
+@pytest.mark.requirement("LEX-MODE-03")
+@pytest.mark.needs("repo.write")
+@pytest.mark.parametrize(
+    ("collection", "status"),
+    [(COLLECTION, "unknown"), (POST, "valid")],
+    ids=["unknown-lexicon", "known-lexicon"],
+)
+def test_optimistic_validation_accepts_and_reports(
+    module_account: Account, collection: str, status: str
+) -> None:
+    """With ``validate`` unset, a record of an unknown Lexicon is accepted; ``validationStatus``, when given,
+    says ``unknown`` for it and ``valid`` for a record that passed a known Lexicon."""
+    record = {"$type": collection, "text": "optimistic", "createdAt": "2026-01-01T00:00:00.000Z"}
+    _, got = put(module_account, collection, record)
+    if "validationStatus" in got:
+        expect_equal(got["validationStatus"], status, f"validationStatus for a {collection} record")
+
+
+@pytest.mark.requirement("SYN-TID-05")
+@pytest.mark.needs("repo.write")
+def test_generated_record_keys_follow_the_wall_clock(module_account: Account) -> None:
+    body = {"repo": module_account.did, "collection": COLLECTION, "record": {"$type": COLLECTION, "n": 1}}
+    resp = module_account.client.procedure("com.atproto.repo.createRecord", body)
+    rkey = str(expect_ok(resp).get("uri", "")).rsplit("/", 1)[-1]
+    expect(is_valid_tid(rkey), "a generated record key that is a TID", rkey, resp)
+    micros, _clock_id = decode_tid(rkey)
+    drift = abs(micros / 1e6 - time.time())
+    expect(drift <= TID_CLOCK_SLACK_S, f"a generated TID within {TID_CLOCK_SLACK_S} s of now", rkey, resp)
+
+
+@pytest.mark.requirement("SYN-RKEY-04")
+@pytest.mark.needs("repo.write", "repo.validate")
+@pytest.mark.parametrize(
+    ("collection", "rkey"),
+    [(POST, "self"), (POST, "notatid"), ("app.bsky.actor.profile", "notself")],
+    ids=["post-self", "post-not-a-tid", "profile-not-self"],
+)
+def test_known_lexicons_enforce_their_record_key_type(
+    module_account: Account, collection: str, rkey: str
+) -> None:
+    """With validate=true, a key that breaks the Lexicon's key type (tid, literal:self) is refused."""
+    record: dict[str, Any] = {"$type": collection, "createdAt": "2026-01-01T00:00:00.000Z"}
+    if collection == POST:
+        record["text"] = "wrong key"
+    body = {
+        "repo": module_account.did,
+        "collection": collection,
+        "rkey": rkey,
+        "record": record,
+        "validate": True,
+    }
+    expect_error(module_account.client.procedure("com.atproto.repo.putRecord", body), 400)
