@@ -24,6 +24,7 @@ import pytest
 from atcheck.errors import LaunchError, ManifestError, SetupError, TargetUnreachable
 from atcheck.paths import project_root
 from atcheck.targets import tools
+from atcheck.targets.launchers import process as process_launcher
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessLauncher, ProcessService, stop_process_group
 from atcheck.targets.launchers.url import UrlLauncher
@@ -320,6 +321,19 @@ def test_unknown_placeholder_is_a_manifest_error_before_anything_starts(tmp_path
         start(manifest, context(tmp_path))
     assert str(info.value) == "target fake, service pds.command: unknown placeholder {flavour}"
     assert not tagged_pids(tag)
+
+
+def test_ctrl_c_while_waiting_stops_the_service(
+    tmp_path: Path, tag: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> float:
+        assert tagged_pids(tag), "the service should be running while readiness is awaited"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process_launcher, "wait_until_healthy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start(fake_manifest(tag), context(tmp_path))
+    assert not wait_gone(tag)
 
 
 # -- stopping ------------------------------------------------------------------------------------------
