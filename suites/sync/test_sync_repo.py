@@ -264,6 +264,12 @@ def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
         [str(c) for c in car.roots[:1]], [latest["cid"]], "the diff CAR's root (the current commit)", resp
     )
     expect(
+        car.roots[0] in car.blocks,
+        "the commit block named by roots[0] inside the diff",
+        sorted(str(c) for c in car.blocks),
+        resp,
+    )
+    expect(
         parse_cid(cid_for_record(value)) in car.blocks,
         "the record written after `since` among the diff's blocks",
         sorted(str(c) for c in car.blocks),
