@@ -28,6 +28,7 @@ from typing import Any
 
 from atcheck.containers import engine
 from atcheck.containers.recipes import (
+    BASE_PACKAGES,
     BASE_RECIPE_REVISION,
     BASE_REPOSITORY,
     BASE_SUITE,
@@ -35,6 +36,7 @@ from atcheck.containers.recipes import (
     RECIPES,
     Recipe,
     TreeInput,
+    VersionLabel,
 )
 from atcheck.errors import SetupError
 from atcheck.paths import cache_root, project_root
@@ -83,7 +85,9 @@ def _hash_file(digest: Any, path: Path) -> None:
             digest.update(chunk)
 
 
-def _fingerprint_dir(digest: Any, root: str, rel: str, exclude: tuple[str, ...]) -> None:
+def _fingerprint_dir(
+    digest: Any, root: str, rel: str, exclude: tuple[str, ...], content: bool = True
+) -> None:
     with os.scandir(root) as listing:
         entries = sorted(listing, key=lambda e: e.name)
     for entry in entries:
@@ -101,18 +105,23 @@ def _fingerprint_dir(digest: Any, root: str, rel: str, exclude: tuple[str, ...])
                 _hash_file(digest, Path(lockfile))
                 continue
             digest.update(f"D|{name}\n".encode())
-            _fingerprint_dir(digest, entry.path, name, exclude)
+            _fingerprint_dir(digest, entry.path, name, exclude, content)
         else:
             stat = entry.stat(follow_symlinks=False)
-            digest.update(f"F|{name}|{stat.st_mode}|".encode())
-            _hash_file(digest, Path(entry.path))
+            if content:
+                digest.update(f"F|{name}|{stat.st_mode}|".encode())
+                _hash_file(digest, Path(entry.path))
+            else:
+                digest.update(f"S|{name}|{stat.st_mode}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
 
 
-def tree_fingerprint(root: Path, exclude: tuple[str, ...] = ()) -> str:
+def tree_fingerprint(root: Path, exclude: tuple[str, ...] = (), *, content: bool = True) -> str:
     """A hash that changes when the tree's content changes.
 
     Files are hashed by content, except a big single file (the Node binary), known by size and mtime, and an
     installed ``node_modules``, known by the lockfile npm writes into it (see :func:`_fingerprint_dir`).
+    ``content=False`` knows every file by size and mtime: for trees that installers write (a venv, a Python
+    installation), where reading ~100 MB on every run would cost a second and a reinstall touches the mtimes.
     """
     digest = _digest()
     if root.is_file():
@@ -126,7 +135,7 @@ def tree_fingerprint(root: Path, exclude: tuple[str, ...] = ()) -> str:
         digest.update(f"N|{lockfile.stat().st_mtime_ns}|".encode())
         _hash_file(digest, lockfile)
     else:
-        _fingerprint_dir(digest, str(root), "", exclude)
+        _fingerprint_dir(digest, str(root), "", exclude, content)
     return str(digest.hexdigest())
 
 
@@ -135,7 +144,7 @@ def tree_fingerprint(root: Path, exclude: tuple[str, ...] = ()) -> str:
 
 def base_tag() -> str:
     folder = _folder_hash(project_root() / "containers" / "base")
-    spec = f"{BASE_SUITE}|{BASE_VARIANT}|{BASE_RECIPE_REVISION}|{folder}"
+    spec = f"{BASE_SUITE}|{BASE_VARIANT}|{BASE_RECIPE_REVISION}|{','.join(BASE_PACKAGES)}|{folder}"
     return f"{BASE_REPOSITORY}:{BASE_SUITE}-{BASE_VARIANT}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
 
 
@@ -210,10 +219,18 @@ def _debootstrap(tarball: Path, progress: Progress) -> None:
         rootfs = Path(scratch) / "rootfs"
         log = tarball.with_suffix(".debootstrap.log")
         progress(f"debootstrap --variant={BASE_VARIANT} {BASE_SUITE} from {debian_mirror()} (log {log})")
+        include = [f"--include={','.join(BASE_PACKAGES)}"] if BASE_PACKAGES else []
         with log.open("wb") as out:
             try:
                 done = subprocess.run(
-                    ["debootstrap", f"--variant={BASE_VARIANT}", BASE_SUITE, str(rootfs), debian_mirror()],
+                    [
+                        "debootstrap",
+                        f"--variant={BASE_VARIANT}",
+                        *include,
+                        BASE_SUITE,
+                        str(rootfs),
+                        debian_mirror(),
+                    ],
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     timeout=DEBOOTSTRAP_TIMEOUT_S,
@@ -251,6 +268,7 @@ def _last_line(text: str) -> str:
 class ResolvedTree:
     path: Path
     exclude: tuple[str, ...]
+    by_content: bool = True  # fingerprint files by content (checkout trees) or by size and mtime (installs)
 
 
 def resolve_inputs(recipe: Recipe) -> list[ResolvedTree]:
@@ -283,9 +301,33 @@ def _with_link_targets(trees: list[ResolvedTree]) -> list[ResolvedTree]:
     return found
 
 
+def _tool_path(name: str) -> Path:
+    """A tool's path made absolute but not resolved: commands use it as written, symlinks and all."""
+    return Path(os.path.abspath(resolve_tool(name)))
+
+
+def venv_home(python: Path) -> Path:
+    """The Python installation a venv was made from: the parent of ``home`` in its pyvenv.cfg."""
+    config = python.parent.parent / "pyvenv.cfg"
+    try:
+        lines = config.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        raise SetupError(f"{python} is not in a venv (no {config})") from None
+    for line in lines:
+        key, eq, value = line.partition("=")
+        if eq and key.strip() == "home":
+            return Path(value.strip()).parent
+    raise SetupError(f"{config} has no 'home' line")
+
+
 def _resolve(item: TreeInput) -> list[ResolvedTree]:
     if item.tool is not None:
-        return [ResolvedTree(Path(resolve_tool(item.tool)).resolve(), item.exclude)]
+        path = _tool_path(item.tool)
+        if item.venv_base:
+            return [ResolvedTree(venv_home(path), item.exclude, by_content=False)]
+        for _ in range(item.up):
+            path = path.parent
+        return [ResolvedTree(path, item.exclude, by_content=item.up == 0)]
     assert item.checkout_path is not None
     path = (project_root() / item.checkout_path).resolve()
     if not path.exists():
@@ -295,17 +337,24 @@ def _resolve(item: TreeInput) -> list[ResolvedTree]:
     return [ResolvedTree(path, item.exclude)]
 
 
-def recipe_versions(recipe: Recipe) -> str:
-    """``pds-0.5.35-plc-0.0.1``: the pinned versions the image holds, for its tag."""
-    parts = []
-    for version in recipe.versions:
-        package = Path(resolve_tool(version.tool)) / version.package_json
+def _version(version: VersionLabel) -> str:
+    tool = _tool_path(version.tool)
+    if version.package_json is not None:
+        package = tool / version.package_json
         try:
-            value = str(json.loads(package.read_text(encoding="utf-8"))["version"])
+            return str(json.loads(package.read_text(encoding="utf-8"))["version"])
         except (OSError, ValueError, KeyError):
             raise SetupError(f"cannot read the version of {version.label} from {package}") from None
-        parts.append(f"{version.label}-{value}")
-    return "-".join(parts)
+    venv = tool.parent.parent
+    found = sorted(venv.glob(f"lib/python*/site-packages/{version.dist}-*.dist-info"))
+    if not found:
+        raise SetupError(f"{version.dist} is not installed in {venv}")
+    return found[-1].name.removesuffix(".dist-info").split("-", 1)[1]
+
+
+def recipe_versions(recipe: Recipe) -> str:
+    """``pds-0.5.35-plc-0.0.1``: the pinned versions the image holds, for its tag."""
+    return "-".join(f"{v.label}-{_version(v)}" for v in recipe.versions)
 
 
 def image_tag(recipe: Recipe) -> str:
@@ -314,9 +363,8 @@ def image_tag(recipe: Recipe) -> str:
     digest.update(f"base={base_tag()}\n".encode())
     digest.update(f"folder={_folder_hash(recipe.folder)}\n".encode())
     for tree in resolve_inputs(recipe):
-        digest.update(
-            f"tree={tree.path}|{tree.exclude}|{tree_fingerprint(tree.path, tree.exclude)}\n".encode()
-        )
+        found = tree_fingerprint(tree.path, tree.exclude, content=tree.by_content)
+        digest.update(f"tree={tree.path}|{tree.exclude}|{found}\n".encode())
     versions = recipe_versions(recipe)
     return f"{recipe.repository}:{versions + '-' if versions else ''}{digest.hexdigest()[:12]}"
 

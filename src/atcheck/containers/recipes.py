@@ -20,6 +20,8 @@ BASE_VARIANT = "minbase"
 BASE_REPOSITORY = "atcheck/base"
 #: Bump when the way the base is made changes (packages removed after debootstrap, etc.).
 BASE_RECIPE_REVISION = "1"
+#: Libraries beyond minbase that the copied interpreters load: Python's _ssl, pyexpat and _sqlite3 modules.
+BASE_PACKAGES = ("libssl3", "libexpat1", "libsqlite3-0")
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,22 @@ class TreeInput:
     checkout_path: str | None = None
     exclude: tuple[str, ...] = ()
     optional: bool = False  # a checkout path that may not exist yet
+    up: int = 0  # copy the tool path's n-th parent instead (a venv for its bin/python: up=2)
+    venv_base: bool = False  # copy the Python installation the tool's venv was made from (pyvenv.cfg home)
 
 
 @dataclass(frozen=True)
 class VersionLabel:
-    """A version to show in the tag: ``label`` plus the ``version`` of a package.json below a tool's tree."""
+    """A version to show in the tag: ``label`` plus a version found below a tool's path.
+
+    ``package_json`` is a path (relative to the tool's path) of an npm package.json; ``dist`` is the name of a
+    Python distribution installed in the venv whose interpreter the tool is.
+    """
 
     label: str
     tool: str
-    package_json: str
+    package_json: str | None = None
+    dist: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class Recipe:
     versions: tuple[VersionLabel, ...] = ()
     #: Symlinks made in the image: (path in the image, tool it points to), e.g. /usr/local/bin/node -> node22.
     links: tuple[tuple[str, str], ...] = ()
+    #: A quick command (placeholders: {tool:NAME}) that proves the image can run its program at all.
+    smoke: tuple[str, ...] = ()
 
     @property
     def repository(self) -> str:
@@ -84,6 +95,40 @@ RECIPES: dict[str, Recipe] = {
                 VersionLabel("plc", "reference_dir", "node_modules/@did-plc/server/package.json"),
             ),
             links=(("/usr/local/bin/node", "node22"),),
+            smoke=(
+                "{tool:node22}",
+                "-e",
+                "import('{tool:reference_dir}/node_modules/@atproto/pds/dist/index.js')"
+                ".then(() => console.log('smoke ok'))",
+            ),
+        ),
+        Recipe(
+            name="arroba",
+            description="arroba (Python PDS library) served by atcheck's Flask wrapper",
+            inputs=(
+                TreeInput(tool="arroba_python", up=2),  # the venv
+                # The interpreter the venv links to, without what a server never loads.
+                TreeInput(
+                    tool="arroba_python",
+                    venv_base=True,
+                    exclude=(
+                        "test",
+                        "tests",
+                        "idlelib",
+                        "tkinter",
+                        "turtledemo",
+                        "ensurepip",
+                        "site-packages",
+                    ),
+                ),
+                TreeInput(checkout_path="implementations/arroba", exclude=("__pycache__",)),
+            ),
+            versions=(VersionLabel("arroba", "arroba_python", dist="arroba"),),
+            smoke=(
+                "{tool:arroba_python}",
+                "-c",
+                "import ssl, sqlite3, pyexpat, flask, arroba; print('smoke ok')",
+            ),
         ),
     )
 }

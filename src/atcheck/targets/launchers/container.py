@@ -208,7 +208,14 @@ class ContainerLauncher:
         if did:
             scope.extra = {**scope.extra, "self.did": did}
         command = [scope.render(part, f"{where}.command") for part in spec.command] if spec.command else None
-        env = {"NO_PROXY": "*", "no_proxy": "*", **scope.render_map(spec.env, f"{where}.env")}
+        env = {
+            "NO_PROXY": "*",
+            "no_proxy": "*",
+            # The host names of the run's network (this service's and those started before it): a wrapper
+            # that only talks to "this machine" may accept them too, as they are containers on this machine.
+            "ATCHECK_RUN_HOSTS": ",".join(sorted(self._aliases)),
+            **scope.render_map(spec.env, f"{where}.env"),
+        }
         credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
         ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
 
