@@ -447,7 +447,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     run.results.append(result)
     if report.failed and report.longrepr is not None:
         # The terminal (and so CI logs) shows longrepr: scrub the run's secrets from it as from the reports.
-        report.longrepr = Redactor(run.stack.secrets.all()).text(str(report.longrepr))
+        report.longrepr = Redactor(run.stack.all_secrets()).text(str(report.longrepr))
     _apply_baseline(run, result, report)
     _progress(item, run, result)
 
@@ -562,7 +562,7 @@ def _write_reports(config: pytest.Config, run: Run) -> None:
 
     report = run.build_report()
     latest = run.report_dir.parent / "latest" if not config.getoption("--atcheck-report-dir") else None
-    written = write_reports(report, run.report_dir, secrets=run.stack.secrets.all(), latest_link=latest)
+    written = write_reports(report, run.report_dir, secrets=run.stack.all_secrets(), latest_link=latest)
     config.stash[_WRITTEN_KEY] = (report, written)
 
 
@@ -576,7 +576,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     allure_dir = getattr(config.option, "allure_report_dir", None)
     if not allure_dir or not Path(allure_dir).is_dir():
         return
-    redactor = Redactor(run.stack.secrets.all())
+    redactor = Redactor(run.stack.all_secrets())
     for path in Path(allure_dir).iterdir():
         if path.is_file() and path.suffix in (".json", ".txt"):
             text = path.read_text(encoding="utf-8", errors="replace")

@@ -120,7 +120,7 @@ class Run:
             return
         from atcheck.report.redact import Redactor
 
-        redactor = Redactor(self.stack.secrets.all())
+        redactor = Redactor(self.stack.all_secrets())
         for path in log_dir.iterdir():
             if not path.is_file():
                 continue

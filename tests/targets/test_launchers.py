@@ -191,11 +191,6 @@ def test_secrets_in_credentials_are_recorded_for_scrubbing(
     assert pw == credentials.admin_password  # the same secret in env and credentials
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: ProcessLauncher adds only generated secrets to ctx.secrets, not literal or {env:} "
-    "credentials, so they could reach the reports",
-)
 def test_literal_credentials_are_recorded_for_scrubbing(
     tmp_path: Path, tag: Path, started: list[ProcessService]
 ) -> None:
@@ -231,7 +226,9 @@ def test_service_that_never_becomes_ready_times_out_and_is_stopped(tmp_path: Pat
     assert time.monotonic() - began >= 1
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("target fake, service pds was not ready within 1 s (health check http://127.0.0.1:")
+    assert message.startswith(
+        "target fake, service pds was not ready within 1 s (health check http://127.0.0.1:"
+    )
     assert "/xrpc/_health: ConnectError" in message and "still running" in message
     assert not wait_gone(tag)
 
@@ -377,11 +374,6 @@ def test_child_processes_are_gone_after_stop(tmp_path: Path, tag: Path, child_ig
     assert not wait_gone(tag)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: stop_process_group looks the group up with os.getpgid(pid) after the leader was "
-    "reaped, fails, and never signals the group, so children of a leader that died at start survive",
-)
 def test_children_of_a_service_that_died_at_start_are_gone(tmp_path: Path, tag: Path) -> None:
     pid_file = tag / "child.pid"
     with pytest.raises(LaunchError, match="exit code 3"):
@@ -449,11 +441,6 @@ def test_url_launcher_against_a_running_server(
         stop_process_group(process, grace_s=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: ProcessLauncher reports a missing cwd as \"cannot run '<command>': No such file "
-    "or directory\" (it prints exc.strerror, not exc.filename)",
-)
 def test_missing_working_directory_is_named_in_the_error(tmp_path: Path, tag: Path) -> None:
     data = {
         "name": "fake",
@@ -529,7 +516,11 @@ def test_readiness_times_out_with_the_last_problem() -> None:
     url = f"http://127.0.0.1:{free_port()}/health"
     with pytest.raises(LaunchError) as info:
         wait_until_healthy(
-            url, timeout_s=0.3, interval_s=0.05, alive=lambda: True, describe_death=lambda: "still running",
+            url,
+            timeout_s=0.3,
+            interval_s=0.05,
+            alive=lambda: True,
+            describe_death=lambda: "still running",
             what="svc",
         )
     expected = f"svc was not ready within 0.3 s (health check {url}: ConnectError); still running"

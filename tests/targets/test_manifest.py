@@ -89,29 +89,50 @@ def test_builtin_manifests_load() -> None:
         # unknown keys, at every level
         ('description = "a fake"', 'descripton = "a fake"', "unknown key(s) descripton"),
         ('roles = ["plc"]', 'roles = ["plc"]\ncolour = "red"', "service[0]: unknown key(s) colour"),
-        ('command = ["{python}", "plc.py"', 'cmd = ["x"]\ncommand = ["{python}", "plc.py"',
-         "service[0].process: unknown key(s) cmd"),
-        ('timeout = 5 }', 'timeout = 5, retries = 3 }', "service[0].health: unknown key(s) retries"),
-        ('{ admin_password = "{secret:admin}" }', '{ root_password = "x" }',
-         "service[1].credentials: unknown key(s) root_password"),
+        (
+            'command = ["{python}", "plc.py"',
+            'cmd = ["x"]\ncommand = ["{python}", "plc.py"',
+            "service[0].process: unknown key(s) cmd",
+        ),
+        ("timeout = 5 }", "timeout = 5, retries = 3 }", "service[0].health: unknown key(s) retries"),
+        (
+            '{ admin_password = "{secret:admin}" }',
+            '{ root_password = "x" }',
+            "service[1].credentials: unknown key(s) root_password",
+        ),
         # unknown roles
-        ('roles = ["plc"]', 'roles = ["plc", "bgs"]',
-         "service[0].roles[1]: unknown role 'bgs' (known: pds, plc"),
+        (
+            'roles = ["plc"]',
+            'roles = ["plc", "bgs"]',
+            "service[0].roles[1]: unknown role 'bgs' (known: pds, plc",
+        ),
         ('needs = ["plc"]', 'needs = ["directory"]', "service[1].needs[0]: unknown role 'directory'"),
         # missing pieces
-        ('command = ["{python}", "plc.py", "--port", "{port}"]', 'env = {}',
-         "service[0].process: 'command' is required"),
-        ('command = ["{python}", "plc.py", "--port", "{port}"]', "command = []",
-         "service[0].process.command: must not be empty"),
-        ('command = ["{python}", "plc.py", "--port", "{port}"]', 'command = "python plc.py"',
-         "service[0].process.command: expected list, got str"),
+        (
+            'command = ["{python}", "plc.py", "--port", "{port}"]',
+            "env = {}",
+            "service[0].process: 'command' is required",
+        ),
+        (
+            'command = ["{python}", "plc.py", "--port", "{port}"]',
+            "command = []",
+            "service[0].process.command: must not be empty",
+        ),
+        (
+            'command = ["{python}", "plc.py", "--port", "{port}"]',
+            'command = "python plc.py"',
+            "service[0].process.command: expected list, got str",
+        ),
         ('name = "fake"\n', "", "'name' is required"),
         ('version = "1.0"\n', "", "'version' is required"),
         ('name = "plc"\nroles = ["plc"]', 'name = "plc"', "service[0]: a service needs 'name' and 'roles'"),
         ('name = "plc"', 'name = "pds"', "service names must be unique"),
         # wrong values
-        ('capabilities = ["account.create", "repo.write"]', 'capabilities = ["repo.write", "teleport"]',
-         "unknown capabilities ['teleport']"),
+        (
+            'capabilities = ["account.create", "repo.write"]',
+            'capabilities = ["repo.write", "teleport"]',
+            "unknown capabilities ['teleport']",
+        ),
         ('description = "a fake"', 'provisioning = "magic"', "provisioning must be xrpc, wrapper or given"),
         ("timeout = 5", 'timeout = "soon"', "service[0].health: expected int or float, got str"),
     ],
@@ -150,8 +171,11 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_a_fixed_port_can_be_declared(tmp_path: Path) -> None:
     """ProcessSpec.port exists for software that cannot be told a port; a manifest must be able to set it."""
-    text = GOOD.replace('command = ["{python}", "plc.py", "--port", "{port}"]',
-                        'command = ["{python}", "plc.py"]\nport = 2582', 1)
+    text = GOOD.replace(
+        'command = ["{python}", "plc.py", "--port", "{port}"]',
+        'command = ["{python}", "plc.py"]\nport = 2582',
+        1,
+    )
     manifest = load_manifest(write(tmp_path, text))
     assert manifest.services[0].process is not None
     assert manifest.services[0].process.port == 2582
@@ -159,16 +183,18 @@ def test_a_fixed_port_can_be_declared(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["0", "65536", "-1", '"2582"', "true", "25.82"])
 def test_a_fixed_port_must_be_a_tcp_port(tmp_path: Path, value: str) -> None:
-    text = GOOD.replace('command = ["{python}", "plc.py", "--port", "{port}"]',
-                        f'command = ["{{python}}", "plc.py"]\nport = {value}', 1)
+    text = GOOD.replace(
+        'command = ["{python}", "plc.py", "--port", "{port}"]',
+        f'command = ["{{python}}", "plc.py"]\nport = {value}',
+        1,
+    )
     assert "service[0].process.port: " in manifest_error(tmp_path, text)
 
 
-@pytest.mark.xfail(strict=True, reason="harness bug: manifest.py passes 'did' and 'process.cwd' unchecked")
 @pytest.mark.parametrize(("key", "value"), [("did", "5"), ("cwd", "[1, 2]")])
 def test_string_keys_are_type_checked(tmp_path: Path, key: str, value: str) -> None:
     """A wrong type must be a ManifestError at load time, not a TypeError traceback at launch."""
-    anchor = 'name = "plc"\nroles = ["plc"]' if key == "did" else 'requires = []'
+    anchor = 'name = "plc"\nroles = ["plc"]' if key == "did" else "requires = []"
     text = GOOD.replace(anchor, f"{anchor}\n{key} = {value}", 1)
     assert key in manifest_error(tmp_path, text)
 

@@ -26,7 +26,12 @@ FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_service.py"
 
 
 def service(
-    tag: Path, name: str, roles: list[str], *, needs: list[str] | None = None, mode: str = "healthy",
+    tag: Path,
+    name: str,
+    roles: list[str],
+    *,
+    needs: list[str] | None = None,
+    mode: str = "healthy",
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
@@ -263,11 +268,6 @@ def test_stop_all_and_run_close_leave_nothing_behind(tmp_path: Path, tag: Path) 
     assert (tmp_path / "report" / "logs" / "pdsimpl-pds.log").is_file()  # logs are kept
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: a provider that fails while starting for another target is not remembered in "
-    "Stack._failed, so every later target that needs it launches it again",
-)
 def test_a_failed_provider_is_remembered_too(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
     def pds(name: str) -> TargetManifest:
         return manifest(name, service(tag, "pds", ["pds"], needs=["plc"]))

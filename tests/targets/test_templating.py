@@ -46,7 +46,7 @@ def scope(**kwargs: object) -> TemplateScope:
         ("--listen={host}:{port}", "--listen=127.0.0.1:2583"),
         ("{{port}}", "{port}"),
         ("{{{port}}}", "{2583}"),
-        ("json: {{\"a\": 1}}", 'json: {"a": 1}'),
+        ('json: {{"a": 1}}', 'json: {"a": 1}'),
         ("no placeholders", "no placeholders"),
         ("lone { and } stay", "lone { and } stay"),
     ],

@@ -143,7 +143,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         process = ProcessSpec(
             command=command,
             env=_str_map(ptab.get("env", {}), f"{where}.process.env"),
-            cwd=ptab.get("cwd"),
+            cwd=_expect(ptab["cwd"], str, f"{where}.process.cwd") if "cwd" in ptab else None,
             requires=_strings(ptab.get("requires", []), f"{where}.process.requires"),
             port=_port(ptab["port"], f"{where}.process.port") if "port" in ptab else None,
         )
@@ -181,7 +181,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         container=container,
         url=url,
         health=health,
-        did=table.get("did"),
+        did=_expect(table["did"], str, f"{where}.did") if "did" in table else None,
         credentials=credentials,
     )
 

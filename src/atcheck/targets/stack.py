@@ -62,6 +62,7 @@ class Stack:
         self._services: dict[tuple[str, str], RunningService] = {}
         self._running: dict[str, RunningTarget] = {}
         self._failed: dict[str, AtcheckError] = {}
+        self._failed_services: dict[tuple[str, str], AtcheckError] = {}
         self._launchers: dict[str, Launcher] = {}
         self._lock = threading.RLock()
         self.start_times: dict[str, float] = {}
@@ -158,8 +159,14 @@ class Stack:
             secrets=self.ctx.secrets,
             labels=self.ctx.labels,
         )
+        if key in self._failed_services:
+            raise self._failed_services[key]  # a broken provider is launched once, not once per asker
         launcher = self.launcher(kind)
-        running = launcher.start(manifest, service, ctx)
+        try:
+            running = launcher.start(manifest, service, ctx)
+        except AtcheckError as exc:
+            self._failed_services[key] = exc
+            raise
         self._services[key] = running
         return running
 
@@ -172,7 +179,8 @@ class Stack:
                 continue
             service = next((s for s in other.services if role in s.roles), None)
             if service is not None:
-                svc = self._start_service(other_name, other, service, kind, chain)
+                # Started by its own launcher: a URL target's provider is still a process (or container).
+                svc = self._start_service(other_name, other, service, launcher_kind(other, other_name), chain)
                 return next(e for e in svc.endpoints if e.role == role)
         raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
 
@@ -186,6 +194,10 @@ class Stack:
                     service.stop()
             self._services.clear()
             self._running.clear()
+
+    def all_secrets(self) -> list[str]:
+        """Every secret of the run: generated ones and every credential a launcher handed out."""
+        return list(dict.fromkeys([*self.secrets.all(), *self.ctx.secrets]))
 
     def running_services(self) -> list[RunningService]:
         return list(self._services.values())

@@ -64,11 +64,13 @@ class ProcessService:
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
-    """SIGTERM the process group, wait, then SIGKILL it; never raises."""
-    try:
-        pgid = os.getpgid(process.pid)
-    except ProcessLookupError:
-        pgid = None
+    """SIGTERM the process group, wait, then SIGKILL it; never raises.
+
+    Services start in a session of their own, so the group ID is the leader's PID. It must not be looked up
+    with os.getpgid: once the leader has died and been reaped, the lookup fails, yet its children live on
+    in the group and must still be stopped.
+    """
+    pgid: int | None = process.pid
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         try:
             if pgid is not None:
@@ -142,7 +144,10 @@ class ProcessLauncher:
             "ATCHECK_RUN_ID": ctx.run_id,
         }
         credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
-        ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
+        # Every credential is a secret, generated or not: report writers scrub what ctx.secrets lists.
+        for secret in [*self.secrets.all(), *credentials.secrets()]:
+            if secret not in ctx.secrets:
+                ctx.secrets.append(secret)
         cwd = scope.render(spec.cwd, f"{where}.cwd") if spec.cwd else str(data_dir)
         with log_path.open("ab") as log:
             log.write(f"# atcheck: {' '.join(command)}\n".encode())
@@ -158,6 +163,8 @@ class ProcessLauncher:
                     start_new_session=True,
                 )
             except OSError as exc:
+                if not Path(cwd).is_dir():
+                    raise LaunchError(f"{where}: working directory {cwd} does not exist") from None
                 raise LaunchError(f"{where}: cannot run {command[0]!r}: {exc.strerror}") from None
         url = f"http://{LOOPBACK}:{port}"
         endpoints = [
