@@ -432,9 +432,9 @@ class _Mutator:
         max_b, min_b = node.get("maxLength"), node.get("minLength")
         max_g, min_g = node.get("maxGraphemes"), node.get("minGraphemes")
         if fmt in identifiers.KINDS:
-            bad = _BAD_FORMAT.get(fmt)
-            if bad is not None and _string_ok(bad, node):
-                out.append(_site(path, "format", f"not a valid {fmt}", _const(bad)))
+            for bad in _BAD_FORMAT.get(fmt, ()):
+                if _string_ok(bad, node):
+                    out.append(_site(path, "format", f"{bad!r} is not a valid {fmt}", _const(bad)))
         if fmt:
             return out
         if max_b is not None:
@@ -493,19 +493,20 @@ def _set(root: Any, path: str, new: Callable[[Any], Any]) -> Any:
     return root
 
 
-_BAD_FORMAT = {
-    "did": "did:Example:abc",
-    "handle": "handle.0",
-    "nsid": "com.example",
-    "tid": "3kznmn7xqxl2",
-    "record-key": "..",
-    "at-uri": "at://did:plc:abc/not an nsid",
-    "at-identifier": "-bad.example",
-    "datetime": "2023-02-29T12:00:00Z",
-    "language": "e",
-    "cid": "Qm123",
-    "uri": "no scheme here",
+_BAD_FORMAT: dict[str, tuple[str, ...]] = {
+    "did": ("did:Example:abc",),
+    "handle": ("handle.0",),
+    "nsid": ("com.example",),
+    "tid": ("3kznmn7xqxl2",),
+    "record-key": ("..",),
+    "at-uri": ("at://did:plc:abc/not an nsid",),
+    "at-identifier": ("-bad.example",),
+    "datetime": ("2024-01-01T12:00:00", "2023-02-29T12:00:00Z"),
+    "language": ("e",),
+    "cid": ("Qm123",),
+    "uri": ("no scheme here",),
 }
+"""Per format, values just past its rule; datetime has a lexical miss (no timezone) and a calendar one."""
 
 
 def _has_default(node: Mapping[str, Any], path: str) -> bool:
