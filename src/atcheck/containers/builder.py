@@ -630,3 +630,15 @@ def prune_images(*, everything: bool = False) -> list[str]:
         return removed
     finally:
         client.close()
+
+
+def prune_cache(*, everything: bool = False) -> list[str]:
+    """Remove cached base root filesystems other than the current one (all with ``everything``)."""
+    keep = base_tarball().name
+    removed = []
+    for tarball in sorted(containers_cache().glob("rootfs-*.tar")):
+        if everything or tarball.name != keep:
+            tarball.unlink(missing_ok=True)
+            tarball.with_suffix(".debootstrap.log").unlink(missing_ok=True)
+            removed.append(str(tarball))
+    return removed

@@ -86,7 +86,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     from atcheck.containers import cleanup, engine
-    from atcheck.containers.builder import prune_images
+    from atcheck.containers.builder import prune_cache, prune_images
 
     _engine_or_fail()
     client = engine.client()
@@ -97,6 +97,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     print(f"removed {removed.summary()} left by atcheck runs")
     for tag in prune_images(everything=args.all):
         print(f"removed image {tag}")
+    for path in prune_cache(everything=args.all):
+        print(f"removed cached base {path}")
     return 0
 
 
