@@ -61,6 +61,13 @@ def test_syntax_vectors(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert not any(r["valid"] for r in json.loads(capsys.readouterr().out))
 
 
+@pytest.mark.parametrize("name", ["datetime_parse_invalid", "language_parse_invalid"])
+def test_syntax_parse_invalid_vectors(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    kind = name.split("_")[0]
+    assert run("syntax", kind, "--file", str(vectors_dir() / "syntax" / f"{name}.txt"), "--json") == 1
+    assert not any(r["valid"] for r in json.loads(capsys.readouterr().out))
+
+
 def test_validate_records_vectors(capsys: pytest.CaptureFixture[str]) -> None:
     catalog = str(lexdir() / "catalog")
     assert run("validate", "records", str(lexdir() / "record-data-valid.json"), "--lexicons", catalog) == 0

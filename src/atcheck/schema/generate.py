@@ -4,7 +4,8 @@
 against the Lexicon itself rather than through hypothesis-jsonschema: the generated JSON Schemas rely on
 ``if``/``then`` union discriminators, cross-resource ``$ref``s and ``x-lex`` keywords (bytes, graphemes),
 which hypothesis-jsonschema cannot generate from, and the Lexicon says directly what a blob, a ``$bytes``
-value or a union variant looks like.
+value or a union variant looks like. (Even for plain params objects, hypothesis-jsonschema 0.23.1 fails
+with the pinned Hypothesis 6.170: ``'many' object has no attribute 'more'`` on every object schema.)
 
 ``invalid_from_lexicon(nsid)`` draws ``(record, Mutation)``: a valid record with one constraint broken at one
 place, and a description of which. Each mutation is chosen so that it breaks only that constraint (a string
