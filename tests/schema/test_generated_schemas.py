@@ -136,4 +136,4 @@ def test_every_record_type_has_a_record_schema() -> None:
     registry = default_registry()
     assert len(registry.record_types()) > 50
     for nsid in registry.record_types():
-        assert lexicon_schema(nsid, "record")["$ref"] == f"lex:{nsid}#/$defs/main"
+        assert lexicon_schema(nsid, "record")["$ref"] == f"#/$defs/{nsid}/$defs/main"

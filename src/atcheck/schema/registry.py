@@ -1,9 +1,10 @@
 """Look up and validate against the generated Lexicon schemas.
 
-Suites call :func:`lexicon_schema` for a self-contained JSON Schema (every Lexicon it refers to is embedded in
-``$defs`` as its own resource, so any 2020-12 validator can use it) and :func:`validate` for readable errors
-with atcheck's exact keywords and formats. The default registry reads the committed ``schemas/lexicons/``
-(built from the pinned lexrpc wheel); :meth:`SchemaRegistry.from_lexicons` builds one from any Lexicon set.
+Suites call :func:`lexicon_schema` for a self-contained JSON Schema (every Lexicon it refers to is copied
+into ``$defs/<nsid>`` and refs become local JSON pointers, so any 2020-12 validator can use it, quickly) and
+:func:`validate` for readable errors with atcheck's exact keywords and formats. The default registry reads
+the committed ``schemas/lexicons/`` (built from the pinned lexrpc wheel); :meth:`SchemaRegistry.from_lexicons`
+builds one from any Lexicon set.
 """
 
 from __future__ import annotations
@@ -43,6 +44,26 @@ def _refs(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _refs(item)
+
+
+def _local_refs(node: Any) -> Any:
+    """A copy of ``node`` whose ``lex:<nsid>#/$defs/<name>`` refs point inside a bundle's ``$defs/<nsid>``.
+
+    Plain JSON pointers into one document are resolved without a registry crawl, which keeps stock
+    validators fast on bundles with dozens of embedded Lexicons.
+    """
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("lex:"):
+                nsid, name = _split_ref(value)
+                out[key] = f"#/$defs/{nsid}/$defs/{name}"
+            else:
+                out[key] = _local_refs(value)
+        return out
+    if isinstance(node, list):
+        return [_local_refs(item) for item in node]
+    return node
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -160,12 +181,12 @@ class SchemaRegistry:
             raise UsageError(f"{nsid} has no def {name!r}")
         embedded = {}
         for dep in self.closure(nsid):
-            body = {k: v for k, v in self.resources[dep].items() if k not in ("$schema", "x-atcheck")}
-            embedded[dep] = body
+            body = {k: v for k, v in self.resources[dep].items() if k not in ("$schema", "$id", "x-atcheck")}
+            embedded[dep] = _local_refs(body)
         return {
             "$schema": DIALECT,
             "$id": f"urn:atcheck:lexicon:{nsid}:{label}",
-            "$ref": f"lex:{nsid}#/$defs/{name}",
+            "$ref": f"#/$defs/{nsid}/$defs/{name}",
             "x-atcheck": self.provenance,
             "$defs": embedded,
         }
