@@ -165,6 +165,10 @@ def test_build_into_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "m.json: $.defs.main.record: a record def needs",
         ),
         (["schema", "lint", "{tmp}/missing.json"], "missing.json: no such file"),
+        (
+            ["validate", "records", "{tmp}/recs.json"],
+            "recs.json: [0].data.$type: unknown Lexicon NSID 'com.example.x'",
+        ),
         (["schema", "diff", "{tmp}/broken.json", "{tmp}/broken.json"], "invalid JSON"),
     ],
 )

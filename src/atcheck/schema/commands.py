@@ -177,6 +177,13 @@ def cmd_validate_records(args: argparse.Namespace) -> int:
         if not isinstance(case, dict) or "data" not in case:
             raise UsageError(f"{args.file}: [{i}]: each entry needs 'data' (and a 'name')")
     registry = registry_for(args.lexicons)
+    for i, case in enumerate(cases):
+        rtype = case["data"].get("$type") if isinstance(case["data"], dict) else None
+        if isinstance(rtype, str) and rtype and rtype not in registry.resources:
+            where = f"--lexicons {args.lexicons}" if args.lexicons else "the default Lexicons"
+            raise UsageError(
+                f"{args.file}: [{i}].data.$type: unknown Lexicon NSID {rtype!r} (not in {where})"
+            )
     results = []
     for i, case in enumerate(cases):
         errors = registry.record_errors(case["data"])
