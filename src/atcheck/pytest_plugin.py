@@ -321,9 +321,12 @@ def second_pds(peer: TargetUnderTest) -> XrpcClient:
 _FACTORIES: dict[str, AccountFactory] = {}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def account_factory(target: TargetUnderTest) -> Callable[[], Account]:
-    """Makes fresh accounts on the target's PDS, however the target provisions them."""
+    """Makes fresh accounts on the target's PDS, however the target provisions them.
+
+    Session-scoped (per target), so a module-scoped fixture may share one account among its tests.
+    """
     if target.name not in _FACTORIES:
         _FACTORIES[target.name] = AccountFactory(
             target.endpoint(Role.PDS),

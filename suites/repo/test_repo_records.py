@@ -228,7 +228,7 @@ def test_same_rkey_in_two_collections(module_account: Account) -> None:
 # -- applyWrites -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("REPO-REC-01", "XRPC-HTTP-08")
+@pytest.mark.requirement("REPO-REC-01", "REPO-WRITE-01", "XRPC-HTTP-08")
 @pytest.mark.needs("repo.apply-writes", "repo.write", "repo.read")
 def test_apply_writes_creates_updates_and_deletes_in_one_call(module_account: Account) -> None:
     keep, drop, fresh = new_rkey("aw"), new_rkey("aw"), new_rkey("aw")
@@ -398,7 +398,7 @@ def latest_commit(account: Account) -> str:
     return cid
 
 
-@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.requirement("REPO-SWAP-01", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read", "sync.latest-commit")
 def test_create_with_a_stale_swap_commit_is_invalid_swap(module_account: Account) -> None:
     stale = latest_commit(module_account)
@@ -418,7 +418,7 @@ def test_create_with_a_stale_swap_commit_is_invalid_swap(module_account: Account
     expect_absent(module_account, rkey)
 
 
-@pytest.mark.requirement("XRPC-ERR-02")
+@pytest.mark.requirement("REPO-SWAP-01")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read", "sync.latest-commit")
 def test_create_with_the_current_swap_commit_succeeds(module_account: Account) -> None:
     rkey = new_rkey("swapok")
@@ -437,7 +437,7 @@ def test_create_with_the_current_swap_commit_succeeds(module_account: Account) -
     expect_stored(module_account, rkey, record)
 
 
-@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.requirement("REPO-SWAP-02", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read")
 def test_put_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
     rkey = new_rkey("swapr")
@@ -458,7 +458,7 @@ def test_put_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -
     expect_stored(module_account, rkey, current)
 
 
-@pytest.mark.requirement("XRPC-ERR-02")
+@pytest.mark.requirement("REPO-SWAP-02")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read")
 def test_put_with_the_current_swap_record_succeeds(module_account: Account) -> None:
     rkey = new_rkey("swaprok")
@@ -478,7 +478,7 @@ def test_put_with_the_current_swap_record_succeeds(module_account: Account) -> N
     expect_stored(module_account, rkey, replacement)
 
 
-@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.requirement("REPO-SWAP-02", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read")
 def test_delete_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
     rkey = new_rkey("swapd")
@@ -497,7 +497,7 @@ def test_delete_with_a_wrong_swap_record_is_invalid_swap(module_account: Account
     expect_stored(module_account, rkey, current)
 
 
-@pytest.mark.requirement("XRPC-ERR-02", "XRPC-ERR-03")
+@pytest.mark.requirement("REPO-SWAP-01", "REPO-WRITE-01", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.apply-writes", "repo.read", "sync.latest-commit")
 def test_apply_writes_with_a_stale_swap_commit_applies_nothing(module_account: Account) -> None:
     stale = latest_commit(module_account)

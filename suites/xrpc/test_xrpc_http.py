@@ -185,7 +185,7 @@ def test_write_without_credentials_is_401(pds: XrpcClient, module_account: Accou
     expect_no_record(module_account, rkey)
 
 
-@pytest.mark.requirement("XRPC-ERR-03")
+@pytest.mark.requirement("XRPC-ERR-05")
 @pytest.mark.needs("xrpc.errors", "repo.write")
 def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) -> None:
     """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header"."""

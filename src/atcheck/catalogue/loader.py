@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,7 +65,9 @@ TEST_KINDS: tuple[str, ...] = ("VEC", "PBT", "BB", "NEG", "FI", "INSP", "LINT", 
 ID_PATTERN = re.compile(r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{2,3}[a-z]?$")
 
 _REQUIRED_KEYS = ("id", "level", "area", "statement", "spec", "applies_to", "how")
-_OPTIONAL_KEYS = ("hint", "level_note", "deviations", "source_note")
+_OPTIONAL_KEYS = ("hint", "level_note", "deviations", "source_note", "origin")
+#: Where a row comes from: the design draft the catalogue started from, or atcheck's own later additions.
+ORIGINS = ("draft", "atcheck")
 _KNOWN_KEYS = frozenset(_REQUIRED_KEYS + _OPTIONAL_KEYS)
 
 
@@ -84,7 +86,7 @@ class Requirement:
     level_note: str | None = None  # the full wording of a mixed level ("MUST / SHOULD")
     deviations: tuple[str, ...] = ()  # where spec, official vectors and reference disagree
     source_note: str | None = None  # derived from a Lexicon or the reference rather than spec prose
-
+    origin: str = "draft"  # "draft" (shared/design/requirements-draft.md) or "atcheck" (added since)
 
     @property
     def spec_url(self) -> str | None:
@@ -330,4 +332,13 @@ def _parse_entry(entry: Any, index: int, where: str) -> Requirement:
         level_note=optional_text("level_note"),
         deviations=tuple(deviations),
         source_note=optional_text("source_note"),
+        origin=_origin(optional_text("origin"), fail),
     )
+
+
+def _origin(value: str | None, fail: Callable[[str, str], CatalogueError]) -> str:
+    if value is None:
+        return "draft"
+    if value not in ORIGINS:
+        raise fail("origin", f"unknown value {value!r} (known: {', '.join(ORIGINS)})")
+    return value
