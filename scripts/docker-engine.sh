@@ -31,6 +31,10 @@ our_pid() {
     pid=$(<"$PID_FILE")
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] || return 1
+    # A killed dockerd may linger as a zombie (PID 1 here does not always reap): that is not running.
+    local state
+    state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ $state != Z && $state != X ]] || return 1
     echo "$pid"
 }
 
@@ -82,7 +86,7 @@ cmd_start() {
     pid=$!
     local deadline=$((SECONDS + START_TIMEOUT_S))
     until version=$(answers); do
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! our_pid >/dev/null; then
             rm -f "$PID_FILE"
             die "dockerd exited while starting: $(tail -n 3 "$LOG_FILE" | tr '\n' ' ')"
         fi
@@ -105,10 +109,10 @@ cmd_stop() {
     fi
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do  # up to 20 s: dockerd stops its containers first
-        kill -0 "$pid" 2>/dev/null || break
+        our_pid >/dev/null || break
         sleep 0.2
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if our_pid >/dev/null; then
         kill -KILL "$pid" 2>/dev/null || true
         echo "docker engine: dockerd (pid $pid) did not stop within 20 s; killed" >&2
     fi
