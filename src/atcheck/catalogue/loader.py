@@ -218,6 +218,8 @@ class Catalogue:
             applies_to=list(req.applies_to),
             deviations=list(req.deviations),
             tests=list(tests),
+            spec_url=req.spec_url,
+            origin=req.origin,
         )
 
 

@@ -286,7 +286,9 @@ def _tests_block(req: RequirementInfo, report: RunReport, index: _Index) -> str:
     )
 
 
-def _spec_ref(ref: str) -> str:
+def _spec_ref(ref: str, url: str | None = None) -> str:
+    if url and re.match(r"https://[^\s\"'<>]+$", url):
+        return f'<a href="{_e(url)}" rel="noreferrer noopener">{_e(ref)}</a>'
     if re.match(r"https?://[^\s\"'<>]+$", ref):
         return f'<a href="{_e(ref)}" rel="noreferrer noopener">{_e(ref)}</a>'
     return _e(ref)
@@ -333,7 +335,8 @@ def _matrix(report: RunReport, index: _Index) -> str:
             f"<span class='ar'>{_e(req.area)}</span>"
             f"<span class='st'>{_e(first_line(req.statement, STATEMENT_SHORT))}</span>"
             f"{''.join(cells)}</summary><div class='body'>"
-            f"<p class='statement'>{_e(req.statement)}</p><p><b>Spec:</b> {_spec_ref(req.spec_ref)}</p>"
+            f"<p class='statement'>{_e(req.statement)}</p>"
+            f"<p><b>Spec:</b> {_spec_ref(req.spec_ref, req.spec_url)}</p>"
             f"{applies}{deviations}<h4>Tests</h4>{_tests_block(req, report, index)}</div></details>"
         )
     legend = " ".join(_chip(v, VERDICT_LABEL[v], str(v)) for v in VERDICT_ORDER)

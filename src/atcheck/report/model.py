@@ -43,6 +43,8 @@ class RequirementInfo:
     applies_to: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)  # where spec, vectors and reference disagree
     tests: list[str] = field(default_factory=list)  # test IDs that name this requirement
+    spec_url: str | None = None  # a link to the spec page (or Lexicon) spec_ref names first
+    origin: str = "draft"  # draft: from the design draft; atcheck: added by the project since
 
 
 @dataclass
