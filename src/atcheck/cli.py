@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--requirement", action="append", default=[], metavar="ID", help="only tests of this requirement"
     )
     run.add_argument("--report-dir", metavar="DIR", help="report directory (default: reports/<run-id>/)")
+    creds = run.add_argument_group(
+        "credentials for URL targets",
+        "Also read from ATCHECK_ADMIN_PASSWORD, ATCHECK_ACCOUNT_HANDLE, ATCHECK_ACCOUNT_PASSWORD and "
+        "ATCHECK_INVITE_CODE, which keep them out of the process list; never written to any report.",
+    )
+    creds.add_argument("--admin-password", metavar="SECRET", help="admin password of the server")
+    creds.add_argument("--account-handle", metavar="HANDLE", help="an existing account to use")
+    creds.add_argument("--account-password", metavar="SECRET", help="that account's password")
+    creds.add_argument("--invite-code", metavar="CODE", help="an invite code for createAccount")
     run.add_argument(
         "--baseline",
         metavar="FILE",
@@ -138,6 +147,14 @@ def _check_reachable(name: str, manifest: Any) -> None:
             raise TargetUnreachable(f"target {name}: {url} does not answer ({type(exc).__name__})") from None
 
 
+_CREDENTIAL_FLAGS = {
+    "admin_password": "ATCHECK_ADMIN_PASSWORD",
+    "account_handle": "ATCHECK_ACCOUNT_HANDLE",
+    "account_password": "ATCHECK_ACCOUNT_PASSWORD",
+    "invite_code": "ATCHECK_INVITE_CODE",
+}
+
+
 class _RunCapture:
     """A pytest plugin object that keeps the run, so the CLI can read its verdict after pytest returns."""
 
@@ -154,6 +171,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from atcheck.paths import project_root
     from atcheck.pytest_plugin import run_of
 
+    for flag, env in _CREDENTIAL_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value:
+            os.environ[env] = value  # URL manifests read credentials from the environment
     paths = _suite_paths(args.suite)
     preflight(args.target)
     quiet_ci = bool(os.environ.get("CI")) or not sys.stdout.isatty()

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,58 @@ def test_peer_gives_the_other_pds_of_the_run(tmp_path: Path) -> None:
     assert code == 0, output
     assert report["results"][0]["outcome"] == "skipped"
     assert "no second PDS target" in report["results"][0]["message"]
+
+
+URL_SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.checks import expect_ok, expect_error
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_describe(pds):
+        expect_ok(pds.query("com.atproto.server.describeServer"))
+
+    @pytest.mark.requirement("XRPC-ERR-01")
+    def test_leak_admin_password(target, pds):
+        secret = target.endpoint("pds").credentials.admin_password
+        expect_error(pds.query("com.example.nothing", headers={"X-Echo": secret}), 400)
+    """
+)
+
+
+def test_an_already_running_server_is_checked_by_url(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(FAKE), str(port), str(tmp_path / "url.pid")])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        secret = "admin-secret-for-url-target"
+        (tmp_path / "test_fake_suite.py").write_text(URL_SUITE, encoding="utf-8")
+        out = tmp_path / "report"
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "pytest", str(tmp_path / "test_fake_suite.py"), "-q",
+                "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                "--atcheck-target", f"http://127.0.0.1:{port}", "--atcheck-report-dir", str(out),
+            ],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+            env={**os.environ, "ATCHECK_ADMIN_PASSWORD": secret,
+                 "ATCHECK_HOME": str(Path(__file__).resolve().parents[2])},
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    report = json.loads((out / "report.json").read_text())
+    assert report["targets"][0]["launcher"] == "url", done.stdout
+    assert _outcomes(report) == {"test_describe": "passed", "test_leak_admin_password": "failed"}
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), f"{path.name} leaks the admin password"

@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -284,7 +285,8 @@ def url_manifest(url: str, *, capabilities: frozenset[str] | None = None) -> Tar
             ),
         ),
         capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - {"identity.plc"},
-        provisioning="xrpc",
+        # With an account given, suites use it rather than creating accounts on someone's server.
+        provisioning="given" if os.environ.get("ATCHECK_ACCOUNT_HANDLE") else "xrpc",
     )
 
 
