@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from atcheck.containers import cleanup, engine
-from atcheck.errors import LaunchError
+from atcheck.errors import LaunchError, ManifestError
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.container import ContainerLauncher
 from atcheck.targets.manifest import parse_manifest
@@ -128,6 +128,32 @@ def test_a_container_that_exits_fails_fast_with_its_log(launch_ctx: LaunchContex
     )
     launcher = ContainerLauncher()
     with pytest.raises(LaunchError, match=r"exited before it was ready.*exit code 3.*no config"):
+        launcher.start(manifest, manifest.services[0], launch_ctx)
+    client = engine.client()
+    try:
+        assert not cleanup.leftovers(client, run_id=launch_ctx.run_id)
+    finally:
+        client.close()
+
+
+def test_a_manifest_error_before_start_leaves_no_network(launch_ctx: LaunchContext) -> None:
+    manifest = parse_manifest(
+        {
+            "name": "typo",
+            "implementation": "selftest",
+            "version": "1",
+            "service": [
+                {
+                    "name": "pds",
+                    "roles": ["pds"],
+                    "container": {"image": "atcheck/base", "port": 80, "env": {"X": "{no_such_placeholder}"}},
+                }
+            ],
+        },
+        "selftest",
+    )
+    launcher = ContainerLauncher()
+    with pytest.raises(ManifestError, match="unknown placeholder"):
         launcher.start(manifest, manifest.services[0], launch_ctx)
     client = engine.client()
     try:

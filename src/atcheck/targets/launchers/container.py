@@ -152,7 +152,6 @@ class ContainerLauncher:
         self._internal_urls: dict[str, str] = {}  # host-side URL -> container-side URL
         self._aliases: set[str] = set()
         self._swept = False
-        self._run_labels: dict[str, str] = {}
         atexit.register(self.close)
 
     # -- availability ------------------------------------------------------------------------------------
@@ -178,89 +177,95 @@ class ContainerLauncher:
             raise ManifestError(f"{where}: no [service.container] section; use another launcher")
         image = resolve_image(spec.image)
         with self._lock:
-            run_labels = {cleanup.LABEL_RUN: ctx.run_id, **ctx.labels}
-            self._run_labels = ownership_labels = cleanup.ownership_labels(run_labels)
+            ownership_labels = cleanup.ownership_labels({cleanup.LABEL_RUN: ctx.run_id, **ctx.labels})
             self._sweep_stale()
             network = self._ensure_network(ownership_labels)
             alias = self._unique_alias(alias_for(target.name, service.name))
-        host_port = free_port()
-        inner_port = host_port if uses_port_placeholder(spec) else spec.port
-        # Bind mounts need absolute paths (a --report-dir may be relative).
-        host_data = (ctx.run_dir / "data" / f"{target.name}@container" / service.name).resolve()
-        log_dir = ctx.log_dir.resolve()
-        host_data.mkdir(parents=True, exist_ok=True)
-        data_mount = spec.data_dir or str(host_data)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_name = f"{target.name}@container-{service.name}.log".replace("/", "_").replace(":", "_")
-        log_path = log_dir / log_name
-        scope = TemplateScope(
-            port=inner_port,
-            host="0.0.0.0",  # inside the container; the published port is bound to 127.0.0.1 on the host
-            data_dir=data_mount,
-            log_dir=str(log_dir),
-            tools=ctx.tools,
-            needs=self.container_side(ctx.needs, where),
-            extra={"implementations": str(implementations_dir()), "python": "python3"},
-            secrets=self.secrets,
-            tool_resolver=resolve_tool,
-        )
-        did = scope.render(service.did, f"{where}.did") if service.did else None
-        if did:
-            scope.extra = {**scope.extra, "self.did": did}
-        command = [scope.render(part, f"{where}.command") for part in spec.command] if spec.command else None
-        env = {
-            "NO_PROXY": "*",
-            "no_proxy": "*",
-            # The host names of the run's network (this service's and those started before it): a wrapper
-            # that only talks to "this machine" may accept them too, as they are containers on this machine.
-            "ATCHECK_RUN_HOSTS": ",".join(sorted(self._aliases)),
-            **scope.render_map(spec.env, f"{where}.env"),
-        }
-        credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
-        ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
+        try:
+            host_port = free_port()
+            inner_port = host_port if uses_port_placeholder(spec) else spec.port
+            # Bind mounts need absolute paths (a --report-dir may be relative).
+            host_data = (ctx.run_dir / "data" / f"{target.name}@container" / service.name).resolve()
+            log_dir = ctx.log_dir.resolve()
+            host_data.mkdir(parents=True, exist_ok=True)
+            data_mount = spec.data_dir or str(host_data)
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log_name = f"{target.name}@container-{service.name}.log".replace("/", "_").replace(":", "_")
+            log_path = log_dir / log_name
+            scope = TemplateScope(
+                port=inner_port,
+                host="0.0.0.0",  # inside the container; the published port is bound to 127.0.0.1 on the host
+                data_dir=data_mount,
+                log_dir=str(log_dir),
+                tools=ctx.tools,
+                needs=self.container_side(ctx.needs, where),
+                extra={"implementations": str(implementations_dir()), "python": "python3"},
+                secrets=self.secrets,
+                tool_resolver=resolve_tool,
+            )
+            did = scope.render(service.did, f"{where}.did") if service.did else None
+            if did:
+                scope.extra = {**scope.extra, "self.did": did}
+            command = (
+                [scope.render(part, f"{where}.command") for part in spec.command] if spec.command else None
+            )
+            env = {
+                "NO_PROXY": "*",
+                "no_proxy": "*",
+                # The run network's host names (this service's, and those started before it): a wrapper that
+                # only talks to "this machine" may accept them too, as they are containers on this machine.
+                "ATCHECK_RUN_HOSTS": ",".join(sorted(self._aliases)),
+                **scope.render_map(spec.env, f"{where}.env"),
+            }
+            credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
+            ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
 
-        from testcontainers.core.container import DockerContainer
+            from testcontainers.core.container import DockerContainer
 
-        container = DockerContainer(image)
-        if command:
-            container.with_command(command)
-        container.with_envs(**env)
-        published: Any = (LOOPBACK, host_port)  # 127.0.0.1 only, never all interfaces
-        container.ports[f"{inner_port}/tcp"] = published
-        container.with_network(network).with_network_aliases(alias)
-        container.with_volume_mapping(str(host_data), data_mount, "rw")
-        container.with_volume_mapping(str(log_dir), str(log_dir), "rw")
-        run_id = re.sub(r"[^A-Za-z0-9_.-]", "-", ctx.run_id)
-        container.with_name(f"atcheck-{run_id}-{alias}")
-        container.with_kwargs(
-            labels={
-                **ownership_labels,
-                "org.atcheck.target": f"{target.name}@container",
-                "org.atcheck.service": service.name,
-            },
-            init=True,  # Node as PID 1 would ignore SIGTERM
-            working_dir=data_mount,
-        )
-        url = f"http://{LOOPBACK}:{host_port}"
-        internal_url = f"http://{alias}:{inner_port}"
-        endpoints = [
-            ServiceEndpoint(target.name, service.name, role, url, did, credentials) for role in service.roles
-        ]
-        running = ContainerService(
-            spec=service,
-            endpoints=endpoints,
-            container=container,
-            log_path=log_path,
-            alias=alias,
-            internal_url=internal_url,
-            on_stop=self._forget,
-        )
-        with log_path.open("ab") as log:
-            shown = " ".join(command) if command else "(image default command)"
-            log.write(f"# atcheck: {image} {shown}\n# host {url}, network {internal_url}\n".encode())
-        with self._lock:
-            self._services.append(running)
-            self._internal_urls[url] = internal_url
+            container = DockerContainer(image)
+            if command:
+                container.with_command(command)
+            container.with_envs(**env)
+            published: Any = (LOOPBACK, host_port)  # 127.0.0.1 only, never all interfaces
+            container.ports[f"{inner_port}/tcp"] = published
+            container.with_network(network).with_network_aliases(alias)
+            container.with_volume_mapping(str(host_data), data_mount, "rw")
+            container.with_volume_mapping(str(log_dir), str(log_dir), "rw")
+            run_id = re.sub(r"[^A-Za-z0-9_.-]", "-", ctx.run_id)
+            container.with_name(f"atcheck-{run_id}-{alias}")
+            container.with_kwargs(
+                labels={
+                    **ownership_labels,
+                    "org.atcheck.target": f"{target.name}@container",
+                    "org.atcheck.service": service.name,
+                },
+                init=True,  # Node as PID 1 would ignore SIGTERM
+                working_dir=data_mount,
+            )
+            url = f"http://{LOOPBACK}:{host_port}"
+            internal_url = f"http://{alias}:{inner_port}"
+            endpoints = [
+                ServiceEndpoint(target.name, service.name, role, url, did, credentials)
+                for role in service.roles
+            ]
+            running = ContainerService(
+                spec=service,
+                endpoints=endpoints,
+                container=container,
+                log_path=log_path,
+                alias=alias,
+                internal_url=internal_url,
+                on_stop=self._forget,
+            )
+            with log_path.open("ab") as log:
+                shown = " ".join(command) if command else "(image default command)"
+                log.write(f"# atcheck: {image} {shown}\n# host {url}, network {internal_url}\n".encode())
+            with self._lock:
+                self._services.append(running)
+                self._internal_urls[url] = internal_url
+        except BaseException:
+            self._abandon(alias)  # nothing started: give back the alias, and the network if unused
+            raise
         started = time.monotonic()
         try:
             try:
@@ -333,6 +338,15 @@ class ContainerLauncher:
             candidate = f"{alias}-{n}"
         self._aliases.add(candidate)
         return candidate
+
+    def _abandon(self, alias: str) -> None:
+        """Undo what :meth:`start` reserved for a service that never got a container."""
+        with self._lock:
+            self._aliases.discard(alias)
+            if not self._services and self._network is not None:
+                network, self._network = self._network, None
+                with contextlib.suppress(Exception):
+                    network.remove()
 
     def _forget(self, service: ContainerService) -> None:
         """After a service's removal: drop its URLs, and the network with the last service."""
