@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -561,9 +562,26 @@ def build(
     unknown = [n for n in chosen if n not in RECIPES and n != "base"]
     if unknown:
         raise SetupError(f"unknown image(s) {', '.join(unknown)} (known: base, {', '.join(sorted(RECIPES))})")
-    results = [build_base(force=force, progress=progress)]
-    results += [build_image(RECIPES[n], force=force, progress=progress) for n in chosen if n != "base"]
+    with build_lock(progress):
+        results = [build_base(force=force, progress=progress)]
+        results += [build_image(RECIPES[n], force=force, progress=progress) for n in chosen if n != "base"]
     return results
+
+
+@contextlib.contextmanager
+def build_lock(progress: Progress = _quiet) -> Iterator[None]:
+    """One build at a time per machine: a second one waits, then finds the images built and skips them."""
+    containers_cache().mkdir(parents=True, exist_ok=True)
+    with (containers_cache() / "build.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another build is running; waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # -- listing and pruning -------------------------------------------------------------------------------------
@@ -633,9 +651,15 @@ def prune_images(*, everything: bool = False) -> list[str]:
 
 
 def prune_cache(*, everything: bool = False) -> list[str]:
-    """Remove cached base root filesystems other than the current one (all with ``everything``)."""
+    """Remove cached base root filesystems other than the current one (all with ``everything``), and the
+    staging dirs of killed builds."""
     keep = base_tarball().name
     removed = []
+    # Staging dirs of builds that were killed (a finished build removes its own). Hard links: cheap to drop.
+    with build_lock():
+        for stale in sorted(containers_cache().glob("stage-*")):
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(str(stale))
     for tarball in sorted(containers_cache().glob("rootfs-*.tar")):
         if everything or tarball.name != keep:
             tarball.unlink(missing_ok=True)

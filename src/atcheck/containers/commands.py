@@ -98,7 +98,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     for tag in prune_images(everything=args.all):
         print(f"removed image {tag}")
     for path in prune_cache(everything=args.all):
-        print(f"removed cached base {path}")
+        print(f"removed cached {path}")
     return 0
 
 
