@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Any
 
+from atcheck.paths import vectors_dir
 from atcheck.schema import differential
 from atcheck.schema.disagreements import KNOWN
 from atcheck.schema.oracles import LexrpcValidator, NodeLexiconValidator
@@ -62,8 +63,35 @@ def main() -> int:
             f"mutation: {d.case.mutation}): {d.error}"
         )
         print("    " + json.dumps(d.case.record, ensure_ascii=False)[:400])
+    lint_unexplained = 0
+    node = next((o for o in oracles if isinstance(o, NodeLexiconValidator)), None)
+    if node is not None:
+        node = NodeLexiconValidator([])
+        try:
+            vectors = vectors_dir() / "lexicon"
+            docs = [
+                (c["name"], c["lexicon"])
+                for f in ("lexicon-valid.json", "lexicon-invalid.json")
+                for c in json.loads((vectors / f).read_text())
+            ]
+            docs += [(d.nsid, d.raw) for d in lexicons.documents.values()]
+            total, lint_diffs = differential.lint_agreement(docs, node)
+        finally:
+            node.close()
+        print(
+            f"Lexicon documents: atcheck schema lint vs @atproto/lexicon parseLexiconDoc "
+            f"on {total} documents "
+            f"(10 official vectors + the default set): {len(lint_diffs)} disagreements"
+        )
+        for ld in lint_diffs:
+            why = f"{ld.known.id}: {ld.known.decided_by}" if ld.known else "UNEXPLAINED"
+            print(
+                f"    {ld.name}: atcheck {'valid' if ld.atcheck_valid else 'invalid'}, "
+                f"@atproto/lexicon {'valid' if ld.reference_valid else 'invalid'} - {why}"
+            )
+            lint_unexplained += ld.known is None
     atcheck_wrong = [d for d in report.disagreements if d.validator == "atcheck"]
-    return 1 if atcheck_wrong or unexplained else 0
+    return 1 if atcheck_wrong or unexplained or lint_unexplained else 0
 
 
 if __name__ == "__main__":

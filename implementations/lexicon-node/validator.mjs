@@ -2,11 +2,14 @@
 // Protocol: one JSON request per stdin line, one JSON response per stdout line, in order.
 //   {"op":"load","lexicons":[doc,...]}            -> {"ok":true,"loaded":N,"skipped":[{"id","error"}]}
 //   {"op":"validate","items":[{"nsid","part","value"}]} -> {"ok":true,"results":[{"valid":bool,"error":str|null}]}
+//   {"op":"lint","lexicons":[doc,...]}             -> {"ok":true,"results":[{"valid":bool,"error":str|null}]}
+//     (each document alone, through parseLexiconDoc: the reference's own schema check of a Lexicon document;
+//      Lexicons.add itself checks nothing)
 //   {"op":"version"}                               -> {"ok":true,"lexicon":"x.y.z","node":"vN"}
 // part: "record" (assertValidRecord), "input"/"output" (assertValidXrpcInput/Output), "params".
 import { createInterface } from 'node:readline'
 import { readFileSync } from 'node:fs'
-import { Lexicons, jsonToLex } from '@atproto/lexicon'
+import { Lexicons, jsonToLex, parseLexiconDoc } from '@atproto/lexicon'
 
 let lexicons = new Lexicons()
 
@@ -43,6 +46,18 @@ function handle(req) {
   switch (req.op) {
     case 'load':
       return load(req.lexicons)
+    case 'lint':
+      return {
+        ok: true,
+        results: req.lexicons.map((doc) => {
+          try {
+            parseLexiconDoc(doc)
+            return { valid: true, error: null }
+          } catch (err) {
+            return { valid: false, error: String(err && err.message ? err.message : err) }
+          }
+        }),
+      }
     case 'validate':
       return { ok: true, results: req.items.map(validateOne) }
     case 'version': {

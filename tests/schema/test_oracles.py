@@ -90,3 +90,23 @@ def test_generated_records_agree_or_are_documented(lexicons: LexiconSet) -> None
 def test_every_known_class_names_its_deciding_sentence() -> None:
     for known in KNOWN.values():
         assert known.decided_by and known.validator in ("@atproto/lexicon", "lexrpc")
+
+
+def test_lexicon_document_checks_agree_or_are_documented() -> None:
+    from atcheck.schema.disagreements import LINT_CASES
+
+    pytest.importorskip("lexrpc")
+    vectors = vectors_dir() / "lexicon"
+    docs = [
+        (c["name"], c["lexicon"])
+        for f in ("lexicon-valid.json", "lexicon-invalid.json")
+        for c in json.loads((vectors / f).read_text())
+    ]
+    docs += [(d.nsid, d.raw) for d in default_lexicons().documents.values()]
+    node = _node([])
+    try:
+        total, diffs = differential.lint_agreement(docs, node)
+    finally:
+        node.close()
+    assert total == 586
+    assert {d.name for d in diffs} == set(LINT_CASES)

@@ -154,3 +154,26 @@ def summary_lines(report: Report) -> list[str]:
         text = KNOWN[known_id].summary if known_id in KNOWN else "not explained: investigate"
         lines.append(f"    {validator:16} {known_id:28} {n:6}  {text}")
     return lines
+
+
+@dataclass(frozen=True)
+class LintDisagreement:
+    name: str
+    atcheck_valid: bool
+    reference_valid: bool
+    reference_error: str | None
+    known: Any
+
+
+def lint_agreement(documents: Sequence[tuple[str, Any]], node: Any) -> tuple[int, list[LintDisagreement]]:
+    """Compare ``atcheck schema lint`` with @atproto/lexicon's parseLexiconDoc over ``(name, doc)`` pairs."""
+    from atcheck.schema.disagreements import LINT_CASES
+    from atcheck.schema.lint import lint_document
+
+    theirs = node.lint([doc for _, doc in documents])
+    out = []
+    for (name, doc), (ok, error) in zip(documents, theirs, strict=True):
+        ours = not any(i.severity == "error" for i in lint_document(doc))
+        if ours != ok:
+            out.append(LintDisagreement(name, ours, ok, error, LINT_CASES.get(name)))
+    return len(documents), out

@@ -181,3 +181,34 @@ VECTOR_CASES: dict[tuple[str, str], str] = {
     ("lexrpc", "blob wrong type"): "lexrpc-blob-constraints",
 }
 """Official record-data vectors on which a reference validator disagrees with the vector, and why."""
+
+
+@dataclass(frozen=True)
+class KnownLint:
+    """A Lexicon *document* on which @atproto/lexicon's parseLexiconDoc and ``atcheck schema lint`` differ."""
+
+    id: str
+    summary: str
+    decided_by: str
+    atcheck_right: bool
+
+
+LINT_CASES: dict[str, KnownLint] = {
+    "defined unknown": KnownLint(
+        "ts-lint-defined-unknown",
+        "@atproto/lexicon accepts a named def of type unknown "
+        "(official vector lexicon-invalid 'defined unknown')",
+        "lexicon §unknown: '`unknown` types can not be declared as top-level named types "
+        "in a schema `defs` array.'",
+        True,
+    ),
+    "social.grain.unspecced.searchActorsTypeahead": KnownLint(
+        "ts-lint-inline-object-in-array",
+        "@atproto/lexicon refuses an inline object as array items (its zod schema lists no object there)",
+        "lexicon §array: 'items (object, required): describes the schema elements of this array' - "
+        "no type is "
+        "excluded; atcheck accepts (spec silent, so the stricter reading is not enforced).",
+        True,
+    ),
+}
+"""Documents (vector names or NSIDs) on which the two document checks disagree, and why."""

@@ -87,7 +87,7 @@ class _Linter:
             if name != "main":
                 self.add(path, "LEX-FILE-02", f"a {kind} def must be named 'main'")
             if kind in EXPERIMENTAL_TYPES:
-                self.add(path, "LEX-FILE-02", f"type {kind!r} is not in the Lexicon spec", "warning")
+                self.add(f"{path}.type", "LEX-FILE-01", f"type {kind!r} is not in the Lexicon spec")
                 return
             getattr(self, "p_" + kind.replace("-", "_"))(node, path)
             return
@@ -262,6 +262,8 @@ class _Linter:
             else:
                 self.field(node["items"], f"{path}.items")
         elif kind == "object":
+            if "properties" not in node:
+                self.add(path, "LEX-FILE-01", "an object needs 'properties' (lexicon §object: required)")
             self.properties(node, path, allow_nullable=True)
         elif kind == "blob":
             self.blob(node, path)

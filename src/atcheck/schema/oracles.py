@@ -179,6 +179,11 @@ class NodeLexiconValidator:
             out.extend((bool(r["valid"]), r.get("error")) for r in reply["results"])
         return out
 
+    def lint(self, documents: Sequence[Any]) -> list[Verdict]:
+        """Whether @atproto/lexicon accepts each Lexicon document on its own (``Lexicons.add``)."""
+        reply = self._request({"op": "lint", "lexicons": list(documents)})
+        return [(bool(r["valid"]), r.get("error")) for r in reply["results"]]
+
     def close(self) -> None:
         proc = self._proc
         if proc.poll() is None:
