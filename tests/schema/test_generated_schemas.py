@@ -137,3 +137,18 @@ def test_every_record_type_has_a_record_schema() -> None:
     assert len(registry.record_types()) > 50
     for nsid in registry.record_types():
         assert lexicon_schema(nsid, "record")["$ref"] == f"#/$defs/{nsid}/$defs/main"
+
+
+def test_main_suffix_in_union_type_is_invalid() -> None:
+    embed = {
+        "$type": "app.bsky.embed.external#main",
+        "external": {"uri": "https://a.test", "title": "", "description": ""},
+    }
+    errors = validate({**POST, "embed": embed}, "app.bsky.feed.post", "record")
+    assert errors and errors[0].startswith("$.embed['$type']")
+    assert (
+        validate(
+            {**POST, "embed": {**embed, "$type": "app.bsky.embed.external"}}, "app.bsky.feed.post", "record"
+        )
+        == []
+    )

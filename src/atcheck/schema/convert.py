@@ -257,7 +257,8 @@ class _Converter:
             tstr = self.ref_type(ref)
             types.append(tstr)
             branches.append({"if": {"properties": {"$type": {"const": tstr}}}, "then": {"$ref": pointer}})
-        type_schema: Schema = {"type": "string", "minLength": 1}
+        # lexicon §Lexicon Files: in $type, a main def is the bare NSID ("use of a #main suffix is invalid").
+        type_schema: Schema = {"type": "string", "minLength": 1, "not": {"pattern": "#main$"}}
         closed = node.get("closed") is True
         if closed:
             type_schema["enum"] = types
