@@ -1,6 +1,6 @@
 # The two commands of the README, plus the checks CI runs. Every target sets up what it needs first;
 # setup is idempotent and takes a couple of seconds once done.
-.PHONY: setup run test selftest suites lint bench clean
+.PHONY: setup run test selftest containers lint bench clean
 
 PY := .venv/bin/python
 
@@ -11,9 +11,14 @@ setup:
 run: setup
 	.venv/bin/atcheck run --baseline suites/baseline.toml
 
-## The project's tests: lint, self-tests of the harness, then the suites against the reference stack.
+## The project's tests: lint, self-tests of the harness, the suites against the default targets, then the
+## reference stack under the container launcher, whose verdicts must equal the process launcher's.
 test: setup lint
 	$(PY) -m pytest tests suites --atcheck-baseline suites/baseline.toml
+	bash scripts/ci-containers.sh
+
+containers: setup
+	bash scripts/ci-containers.sh
 
 selftest: setup
 	$(PY) -m pytest tests

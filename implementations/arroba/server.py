@@ -62,7 +62,16 @@ from werkzeug.serving import make_server
 
 log = logging.getLogger("atcheck.arroba")
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Hosts on this machine: loopback, plus the container names of the run's own network, which the container
+# launcher lists in ATCHECK_RUN_HOSTS (the PDS reaches the run's PLC by name there, never off the machine).
+LOOPBACK_HOSTS = frozenset(
+    {
+        "127.0.0.1",
+        "localhost",
+        "::1",
+        *(h.strip() for h in os.environ.get("ATCHECK_RUN_HOSTS", "").split(",") if h.strip()),
+    }
+)
 HTTP_TIMEOUT_S = 15.0
 
 

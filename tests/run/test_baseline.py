@@ -27,6 +27,9 @@ def test_entries_match_by_target_and_test_pattern(tmp_path: Path) -> None:
     assert hit is not None and hit.reason == "no swaps"
     assert baseline.expected("reference", "suites/repo/test_records.py::test_swap_commit") is None
     assert baseline.expected("arroba", "suites/repo/test_records.py::test_get") is None
+    # The same implementation in a container has the same known failures.
+    assert baseline.expected("arroba@container", "suites/repo/test_records.py::test_swap_commit") is not None
+    assert baseline.expected("reference@container", "suites/repo/test_records.py::test_swap_commit") is None
 
 
 @pytest.mark.parametrize(

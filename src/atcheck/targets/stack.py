@@ -173,7 +173,11 @@ class Stack:
     def _provide(self, role: Role, asker: str, kind: str, chain: tuple[str, ...]) -> ServiceEndpoint:
         """An endpoint for ``role`` from another target of the run, or from a fallback provider."""
         candidates = [(n, m) for n, m in self.targets.items() if n != asker]
-        candidates += [(n, m) for n, m in self.fallback.items() if n not in self.targets]
+        for fallback_name, fallback in self.fallback.items():
+            # A container target gets the fallback provider in a container too, on the run's network.
+            name = fallback_name + CONTAINER_SUFFIX if kind == "container" else fallback_name
+            if name not in self.targets:
+                candidates.append((name, fallback))
         for other_name, other in candidates:
             if launcher_kind(other, other_name) != kind and kind != "url":
                 continue
