@@ -101,6 +101,14 @@ _ALL += [
         lambda m, err, rec: m is None and (err or "").endswith("must be a uri"),
     ),
     Known(
+        "ts-uri-length",
+        "@atproto/lexicon",
+        "accepts uri-format strings longer than 8 KiB",
+        "lexicon §uri: 'Maximum length in Lexicons is 8 KBytes.'",
+        True,
+        lambda m, err, rec: m is not None and m.constraint == "format" and "URI is at most 8 KiB" in m.detail,
+    ),
+    Known(
         "ts-union-record-ref",
         "@atproto/lexicon",
         "fails on a union variant that is a record def ('Unexpected lexicon type: record')",
@@ -136,6 +144,35 @@ _ALL += [
         "data-model: $type, when present, is a non-empty string.",
         True,
         lambda m, err, rec: m is not None and m.path == "$.$type",
+    ),
+    Known(
+        "lexrpc-cid-v0",
+        "lexrpc",
+        "accepts a CIDv0 ('Qm...') in a cid-format string",
+        "official vector syntax/cid_syntax_invalid.txt lists "
+        "'QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR'; data-model §Link and CID Formats: CIDv1 only.",
+        True,
+        lambda m, err, rec: m is not None and m.constraint == "format" and "CIDv0" in m.detail,
+    ),
+    Known(
+        "lexrpc-datetime-negative-zero",
+        "lexrpc",
+        "accepts the '-00:00' timezone",
+        "lexicon §datetime: 'negative zero (-00:00) is specifically disallowed (by ISO 8601)'; "
+        "official vector syntax/datetime_syntax_invalid.txt lists 1985-04-12T23:20:50.123-00:00.",
+        True,
+        lambda m, err, rec: (
+            m is not None and m.constraint == "format" and "'-00:00' is not allowed" in m.detail
+        ),
+    ),
+    Known(
+        "lexrpc-did-trailing-percent",
+        "lexrpc",
+        "accepts a DID ending in '%'",
+        "did §Syntax: the identifier may not end in ':' or '%' (SYN-DID-01); official vector "
+        "syntax/did_syntax_invalid.txt lists 'did:method:val%'.",
+        True,
+        lambda m, err, rec: m is not None and m.constraint == "format" and "may not end in '%'" in m.detail,
     ),
     Known(
         "lexrpc-at-uri-case",

@@ -254,6 +254,20 @@ def _truncate(n: int) -> Callable[[Any], Any]:
     return lambda old: old[:n]
 
 
+class _DrawInvalid:
+    """A site whose replacement is drawn: a value just past one rule of ``fmt`` (see :mod:`identifiers`)."""
+
+    def __init__(self, fmt: str, node: Mapping[str, Any]) -> None:
+        self.fmt = fmt
+        self.node = node
+
+    def __call__(self, old: Any) -> Any:
+        raise TypeError("draw the replacement with strategy() first")
+
+    def strategy(self) -> st.SearchStrategy[tuple[str, str]]:
+        return identifiers.invalid(self.fmt).filter(lambda pair: _string_ok(pair[0], self.node))
+
+
 def _site(path: str, constraint: str, detail: str, how: Callable[..., Any]) -> Site:
     return (path, constraint, detail, how)
 
@@ -436,6 +450,7 @@ class _Mutator:
             for bad in _BAD_FORMAT.get(fmt, ()):
                 if _string_ok(bad, node):
                     out.append(_site(path, "format", f"{bad!r} is not a valid {fmt}", _const(bad)))
+            out.append(_site(path, "format", f"a near miss of {fmt}", _DrawInvalid(fmt, node)))
         if fmt:
             return out
         if max_b is not None:
@@ -532,6 +547,10 @@ def invalid_from_lexicon(
         if not sites:
             sites = [_site("$.$type", "type", "record $type is not a string", lambda v: 1)]
         where, constraint, detail, how = draw(st.sampled_from(sites))
+        if isinstance(how, _DrawInvalid):
+            value, rule = draw(how.strategy())
+            detail = f"{value[:60]!r} is not a valid {how.fmt} ({rule})"
+            how = _const(value)
         has_default = constraint == "required" and _has_default(node, where)
         return _set(record, where, how), Mutation(where, constraint, detail, has_default)
 
