@@ -39,7 +39,7 @@ class LexrpcValidator:
 
     def __init__(self, documents: Iterable[Any]) -> None:
         try:
-            from lexrpc.base import Base  # type: ignore[import-untyped]
+            from lexrpc.base import Base
         except ImportError:
             raise SetupError("lexrpc is not installed", hint="pip install lexrpc==3.0") from None
         # lexrpc logs every refusal at ERROR; its verdicts are what we want, not its log.
