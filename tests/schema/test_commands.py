@@ -170,6 +170,7 @@ def test_build_into_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "recs.json: [0].data.$type: unknown Lexicon NSID 'com.example.x'",
         ),
         (["schema", "diff", "{tmp}/broken.json", "{tmp}/broken.json"], "invalid JSON"),
+        (["schema", "diff", "{tmp}/dangling", "{tmp}/dangling2"], "com.example.nope#x does not resolve"),
     ],
 )
 def test_bad_input_is_a_one_line_usage_error(tmp_path: Path, argv: list[str], message: str) -> None:
@@ -194,6 +195,10 @@ def test_bad_input_is_a_one_line_usage_error(tmp_path: Path, argv: list[str], me
             },
         },
     )
+    (tmp_path / "dangling2").mkdir()
+    dangling = json.loads((tmp_path / "dangling" / "d.json").read_text())
+    dangling["defs"]["main"]["record"]["properties"]["n"] = {"type": "integer"}
+    _write(tmp_path / "dangling2" / "d.json", dangling)
     (tmp_path / "malformed").mkdir()
     _write(
         tmp_path / "malformed" / "m.json",

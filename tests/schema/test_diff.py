@@ -159,3 +159,28 @@ def test_contexts_separate_params_output_and_record() -> None:
     changes = _diff(edit)
     assert ("required-field-added", BREAKING, "output", "#main.output.schema.x") in changes
     assert ("made-required", BREAKING, "params", "#main.parameters.limit") in changes
+
+
+def test_recursive_defs_terminate_and_report_once_per_context() -> None:
+    def thread(max_len: int) -> dict[str, Any]:
+        return {
+            "lexicon": 1,
+            "id": "com.example.thread",
+            "defs": {
+                "node": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "maxLength": max_len},
+                        "replies": {"type": "array", "items": {"type": "union", "refs": ["#node"]}},
+                        "parent": {"type": "ref", "ref": "#node"},
+                    },
+                }
+            },
+        }
+
+    changes = diff_sets(_set(thread(10)), _set(thread(20)))
+    paths = sorted(c.path for c in changes)
+    assert paths == [
+        "#node.parent->com.example.thread#node.text.maxLength",
+        "#node.text.maxLength",
+    ]

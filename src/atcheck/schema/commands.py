@@ -161,9 +161,9 @@ def lexicon_set(path: Path) -> Any:
     except LexiconError as first:
         try:
             merged = overlay(own, default_lexicons())
-        except SetupError:
-            raise first from None
-        SchemaRegistry.from_lexicons(merged)
+            SchemaRegistry.from_lexicons(merged)
+        except (SetupError, LexiconError):
+            raise first from None  # the tree's own dangling ref is the cause, not the fallback's
         return merged
 
 
@@ -269,6 +269,7 @@ def _index(documents: list[tuple[str, Any]]) -> dict[str, Any] | None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from atcheck.schema.diff import diff_sets
+    from atcheck.schema.document import LexiconError
     from atcheck.schema.sources import directory_lexicons
 
     old, new = directory_lexicons(args.old), directory_lexicons(args.new)
@@ -281,7 +282,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
             {c.nsid for c in changes if c.context in ("record", "input") and c.kind != "lexicon-added"}
         )
         touched = [n for n in touched if n in old.documents and n in new.documents]
-        counterexamples = backward_check(lexicon_set(args.old), lexicon_set(args.new), touched, args.examples)
+        try:
+            counterexamples = backward_check(
+                lexicon_set(args.old), lexicon_set(args.new), touched, args.examples
+            )
+        except LexiconError as exc:
+            raise UsageError(
+                str(exc), hint="--no-property-check compares the Lexicons without generating data"
+            ) from None
     breaking = [c for c in changes if c.breaking]
     if args.json:
         _print_json(

@@ -92,7 +92,7 @@ class _Differ:
         self.old = old
         self.new = new
         self.changes: list[Change] = []
-        self.seen: set[tuple[str, str, str, str]] = set()
+        self.expanded: set[tuple[str, str, str]] = set()
 
     def add(self, nsid: str, path: str, ctx: str, kind: str, severity: str, rule: str, detail: str) -> None:
         self.changes.append(Change(nsid, path, ctx, kind, severity, rule, detail))
@@ -217,10 +217,6 @@ class _Differ:
         """Compare two type definitions; ``base`` is the NSID their local refs are relative to."""
         if not isinstance(old, dict) or not isinstance(new, dict):
             return
-        key = (ctx, path, repr(sorted(old.items()))[:200], nsid)
-        if key in self.seen:
-            return
-        self.seen.add(key)
         ot, nt = old.get("type"), new.get("type")
         if ot != nt:
             self.add(nsid, path, ctx, "type-changed", BREAKING, TYPES, f"{ot} -> {nt}")
@@ -327,6 +323,12 @@ class _Differ:
             return
         if o_node is not None and n_node is not None:
             target = type_string(*resolve_ref(base, old_ref))
+            # Each shared def is compared once per (Lexicon, context): this ends recursive defs
+            # (threadViewPost -> replies -> threadViewPost) and keeps one report per place of use.
+            key = (nsid, ctx, target)
+            if key in self.expanded:
+                return
+            self.expanded.add(key)
             self.field(nsid, o_nsid, o_node, n_node, f"{path}->{target}", ctx)
 
     def union(
