@@ -212,3 +212,32 @@ def test_bad_input_is_a_one_line_usage_error(tmp_path: Path, argv: list[str], me
         run(*[a.format(tmp=tmp_path) for a in argv])
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_diff_checks_procedure_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proc = {
+        "lexicon": 1,
+        "id": "com.example.send",
+        "defs": {
+            "main": {
+                "type": "procedure",
+                "input": {
+                    "encoding": "application/json",
+                    "schema": {
+                        "type": "object",
+                        "required": ["n"],
+                        "properties": {"n": {"type": "integer", "maximum": 100}},
+                    },
+                },
+            }
+        },
+    }
+    old = _write(tmp_path / "old.json", proc)
+    tightened = json.loads(json.dumps(proc))
+    tightened["defs"]["main"]["input"]["schema"]["properties"]["n"]["maximum"] = 50
+    new = _write(tmp_path / "new.json", tightened)
+    assert run("schema", "diff", str(old), str(new), "--json", "--examples", "50") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [c["context"] for c in report["changes"]] == ["input"]
+    [ce] = report["counterexamples"]
+    assert ce["part"] == "input" and ce["example"] == {"n": 51}

@@ -152,3 +152,25 @@ def test_main_suffix_in_union_type_is_invalid() -> None:
         )
         == []
     )
+
+
+def test_message_variant_by_frame_header() -> None:
+    from atcheck.schema.registry import message_schema, validate_message
+
+    account = {
+        "seq": 5,
+        "did": "did:plc:a",
+        "time": "2024-01-01T00:00:00Z",
+        "active": False,
+        "status": "deleted",
+    }
+    assert validate_message(account, "com.atproto.sync.subscribeRepos", "#account") == []
+    errors = validate_message({**account, "active": "no"}, "com.atproto.sync.subscribeRepos", "#account")
+    assert errors == ["$.active: 'no' is not of type 'boolean'"]
+    assert validate_message({"seq": 5}, "com.atproto.sync.subscribeRepos", "#commit")
+    schema = message_schema("com.atproto.sync.subscribeRepos", "#commit")
+    assert schema["$ref"] == "#/$defs/com.atproto.sync.subscribeRepos/$defs/commit"
+    with pytest.raises(UsageError, match="must be '#<name>'"):
+        message_schema("com.atproto.sync.subscribeRepos", "commit")
+    with pytest.raises(UsageError, match="has no def 'nope'"):
+        validate_message({}, "com.atproto.sync.subscribeRepos", "#nope")

@@ -276,3 +276,20 @@ def lexicon_schema(nsid: str, part: str) -> dict[str, Any]:
 def validate(instance: Any, nsid: str, part: str) -> list[str]:
     """Readable errors (``<json path>: <problem>``) for ``instance`` as ``part`` of ``nsid``; [] if valid."""
     return default_registry().errors(instance, nsid, part)
+
+
+def message_schema(nsid: str, t: str) -> dict[str, Any]:
+    """Schema of one subscription message variant, chosen by the frame header's ``t`` (``#commit``...).
+
+    Payloads carry no ``$type`` (the header names the variant), so this is the variant's object schema.
+    """
+    if not t.startswith("#"):
+        raise UsageError(f"frame header t {t!r} must be '#<name>' (event-stream §Framing)")
+    return default_registry().ref_schema(f"{nsid}{t}")
+
+
+def validate_message(payload: Any, nsid: str, t: str) -> list[str]:
+    """Readable errors for a subscription payload whose frame header says ``t``; [] if valid."""
+    if not t.startswith("#"):
+        raise UsageError(f"frame header t {t!r} must be '#<name>' (event-stream §Framing)")
+    return default_registry().ref_errors(payload, f"{nsid}{t}")
