@@ -165,6 +165,7 @@ def test_build_into_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             "m.json: $.defs.main.record: a record def needs",
         ),
         (["schema", "lint", "{tmp}/missing.json"], "missing.json: no such file"),
+        (["schema", "build", "--lexicons", "{tmp}/dangling"], "--lexicons needs --out DIR"),
         (
             ["validate", "records", "{tmp}/recs.json"],
             "recs.json: [0].data.$type: unknown Lexicon NSID 'com.example.x'",

@@ -322,6 +322,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from atcheck.schema.registry import schemas_dir
     from atcheck.schema.sources import lexicons
 
+    if args.lexicons is not None and args.out is None:
+        raise UsageError(
+            "--lexicons needs --out DIR: schemas/lexicons/ holds the schemas of the pinned default source"
+        )
     started = time.perf_counter()
     source = lexicons(args.lexicons)
     files = build.generate(source)
