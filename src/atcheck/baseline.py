@@ -12,6 +12,7 @@ Format (TOML)::
     target = "arroba"
     test = "suites/repo/test_records.py::test_swap_commit_conflict"   # fnmatch patterns allowed
     reason = "arroba ignores swapCommit"
+    strict = false   # optional: may also pass (a property-based test need not draw the failing example)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Expected:
     target: str
     test: str
     reason: str
+    strict: bool = True  # a strict entry that passes fails the run (the baseline is stale)
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,18 @@ def load_baseline(path: Path) -> Baseline:
         where = f"{path}: expected[{i}]"
         if not isinstance(item, dict):
             raise UsageError(f"{where}: must be a table")
-        extra = sorted(set(item) - {"target", "test", "reason", "requirements"})
+        extra = sorted(set(item) - {"target", "test", "reason", "requirements", "strict"})
         if extra:
             raise UsageError(f"{where}: unknown key(s) {', '.join(extra)}")
         for key in ("target", "test", "reason"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 raise UsageError(f"{where}: '{key}' must be a non-empty string")
-        entries.append(Expected(target=item["target"], test=item["test"], reason=item["reason"]))
+        strict = item.get("strict", True)
+        if not isinstance(strict, bool):
+            raise UsageError(f"{where}: 'strict' must be true or false")
+        entries.append(
+            Expected(target=item["target"], test=item["test"], reason=item["reason"], strict=strict)
+        )
     return Baseline(entries=tuple(entries), source=str(path))
 
 

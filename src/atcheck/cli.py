@@ -196,6 +196,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "ignore::pytest.PytestAssertRewriteWarning",
         # A ConformanceFailure's message says everything; a traceback only buries it.
         "--tb=line" if not args.verbose else "--tb=short",
+        # The short summary lists failures and errors; known failures and skips are in the reports.
+        "-rfE",
     ]
     for spec in args.target:
         pytest_args += ["--atcheck-target", spec]

@@ -496,7 +496,7 @@ def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> 
         result.known_failure = expected.reason
         report.outcome = "skipped"
         report.wasxfail = f"known failure ({run.baseline.source}): {expected.reason}"
-    elif result.outcome == Outcome.PASSED:
+    elif result.outcome == Outcome.PASSED and expected.strict:
         report.outcome = "failed"
         report.longrepr = (
             f"{result.test_id} on {result.target} passes, but {run.baseline.source} expects it to fail "

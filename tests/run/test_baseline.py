@@ -39,6 +39,7 @@ def test_entries_match_by_target_and_test_pattern(tmp_path: Path) -> None:
         ("[[expected]]\ntarget = 'a'\ntest = 't'\n", "'reason' must be a non-empty string"),
         ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nwhy = 1\n", "unknown key(s) why"),
         ("[other]\n", "unknown key(s) other"),
+        ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nstrict = 'no'\n", "'strict' must be true"),
         ("[[expected]\n", "cannot read baseline"),
     ],
 )
