@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 if TYPE_CHECKING:
     from atcheck.xrpc.client import XrpcResponse
 
@@ -109,10 +107,14 @@ def expect_error(
 def expect_valid(
     instance: object, schema: dict[str, Any], what: str, resp: XrpcResponse | None = None
 ) -> None:
-    """``instance`` validates against the JSON Schema (2020-12) ``schema``; all errors are listed."""
-    from atcheck import syntax_formats
+    """``instance`` validates against the JSON Schema (2020-12) ``schema``; all errors are listed.
 
-    validator = jsonschema.Draft202012Validator(schema, format_checker=syntax_formats.format_checker())
+    Validation uses atcheck's Lexicon-aware validator, so the rules JSON Schema cannot express (UTF-8 byte and
+    grapheme limits, decoded ``$bytes`` lengths, the data model, the atproto string formats) are enforced too.
+    """
+    from atcheck.schema.keywords import LexiconValidator, format_checker
+
+    validator = LexiconValidator(schema, format_checker=format_checker())
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         described = "; ".join(

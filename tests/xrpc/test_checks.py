@@ -76,3 +76,15 @@ def test_expect_equal_and_valid() -> None:
     expect_valid({"did": "x"}, schema, "describeServer output")
     with pytest.raises(ConformanceFailure, match="describeServer output to match its schema; got at /: "):
         expect_valid({}, schema, "describeServer output")
+
+
+def test_expect_valid_enforces_lexicon_rules_json_schema_cannot_express() -> None:
+    from atcheck.schema.registry import lexicon_schema
+
+    schema = lexicon_schema("app.bsky.feed.post", "record")
+    post = {"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-01-01T00:00:00.000Z"}
+    expect_valid(post, schema, "a post")
+    with pytest.raises(ConformanceFailure, match="graphemes"):
+        expect_valid({**post, "text": "é" * 301}, schema, "a post")  # maxGraphemes 300
+    with pytest.raises(ConformanceFailure, match="createdAt"):
+        expect_valid({**post, "createdAt": "2023-02-29T12:00:00Z"}, schema, "a post")
