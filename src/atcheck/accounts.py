@@ -34,6 +34,10 @@ class Account:
     def __repr__(self) -> str:
         return f"Account(did={self.did!r}, handle={self.handle!r})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints failing cases with IPython-style pretty printing: keep tokens out of it."""
+        printer.text(repr(self))
+
 
 class ProvisioningFailed(SetupError):
     """The target would not give atcheck an account: every test that needs one is an error, not a failure."""

@@ -17,6 +17,7 @@ once per target of the run. The plugin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,6 +447,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         duration_s=round(report.duration, 4),
         evidence=list(recorder.exchanges) if recorder and result_outcome != Outcome.PASSED else [],
     )
+    if result_outcome in (Outcome.FAILED, Outcome.ERROR):
+        notes = getattr(call.excinfo.value, "__notes__", []) if call.excinfo is not None else []
+        _add_hypothesis_details(result, str(report.longrepr or ""), [str(n) for n in notes])
     item.stash[_RESULT_KEY] = result
     run.results.append(result)
     if report.failed and report.longrepr is not None:
@@ -502,6 +506,23 @@ def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> 
             f"{result.test_id} on {result.target} passes, but {run.baseline.source} expects it to fail "
             f"({expected.reason}); remove that entry"
         )
+
+
+_REPRODUCE = re.compile(r"@reproduce_failure\((['\"][^'\"]+['\"], b['\"][A-Za-z0-9+/=]+['\"])\)")
+
+
+def _add_hypothesis_details(result: TestResult, longrepr: str, notes: list[str]) -> None:
+    """For a property-based test: how to reproduce it (the seed) and the (shrunk) example, in the report.
+
+    Hypothesis attaches both to the exception as PEP 678 notes: the failing case and each labelled draw, then
+    a ``@reproduce_failure(...)`` line.
+    """
+    blob = _REPRODUCE.search("\n".join([longrepr, *notes]))
+    if blob:
+        result.seed = f"@reproduce_failure({blob.group(1)})"
+    example = [n.strip() for n in notes if n.strip().startswith(("Falsifying", "Failing test case", "Draw "))]
+    if example:
+        result.message += "\n" + "\n".join(example)[:2000]
 
 
 def _param_suffix(item: pytest.Item) -> str:

@@ -275,3 +275,27 @@ def test_a_non_strict_known_failure_may_pass(tmp_path: Path) -> None:
     code, output, report = _run(tmp_path, "--atcheck-baseline", str(baseline), suite=suite)
     assert code == 0, output
     assert _outcomes(report)["test_describe"] == "passed"
+
+
+PROPERTY_SUITE = textwrap.dedent(
+    """
+    import pytest
+    from hypothesis import given, settings, strategies as st
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    @settings(database=None, print_blob=True, deadline=None)
+    @given(data=st.data())
+    def test_property(pds, data):
+        n = data.draw(st.integers(min_value=0), label="n")
+        assert n < 3, "n must stay small"
+    """
+)
+
+
+def test_a_property_failure_reports_its_shrunk_example_and_how_to_reproduce_it(tmp_path: Path) -> None:
+    code, output, report = _run(tmp_path, suite=PROPERTY_SUITE)
+    assert code == 1, output
+    result = report["results"][0]
+    assert result["outcome"] == "failed"
+    assert result["seed"].startswith("@reproduce_failure(")
+    assert "Draw 1 (n): 3" in result["message"]
