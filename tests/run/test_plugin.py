@@ -280,10 +280,13 @@ def test_a_non_strict_known_failure_may_pass(tmp_path: Path) -> None:
 PROPERTY_SUITE = textwrap.dedent(
     """
     import pytest
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings, strategies as st
 
     @pytest.mark.requirement("XRPC-HTTP-01")
-    @settings(database=None, print_blob=True, deadline=None)
+    @settings(
+        database=None, print_blob=True, deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
     @given(data=st.data())
     def test_property(pds, data):
         n = data.draw(st.integers(min_value=0), label="n")
