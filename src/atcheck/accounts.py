@@ -102,15 +102,7 @@ class AccountFactory:
             body["inviteCode"] = invite
         resp = self.client.procedure("com.atproto.server.createAccount", body)
         got = _fields(resp, "createAccount", "did", "handle", "accessJwt", "refreshJwt")
-        return Account(
-            did=got["did"],
-            handle=got["handle"],
-            access_jwt=got["accessJwt"],
-            refresh_jwt=got["refreshJwt"],
-            client=self.client.with_token(got["accessJwt"]),
-            password=password,
-            email=email,
-        )
+        return self._account(got, password=password, email=email)
 
     def _wrapper_account(self) -> Account:
         token = self.endpoint.credentials.bearer_token
@@ -120,14 +112,8 @@ class AccountFactory:
             )
         handle = fresh_handle(self.handle_domain)
         resp = self.client.with_token(token).request("POST", "/atcheck/accounts", json={"handle": handle})
-        got = _fields(resp, "the wrapper's account provisioning", "did", "handle", "accessJwt")
-        refresh = got.get("refreshJwt")
-        return Account(
-            did=got["did"],
-            handle=got["handle"],
-            access_jwt=got["accessJwt"],
-            refresh_jwt=refresh if isinstance(refresh, str) else None,
-            client=self.client.with_token(got["accessJwt"]),
+        return self._account(
+            _fields(resp, "the wrapper's account provisioning", "did", "handle", "accessJwt")
         )
 
     def _given_account(self) -> Account:
@@ -142,6 +128,12 @@ class AccountFactory:
             {"identifier": creds.account_handle, "password": creds.account_password},
         )
         got = _fields(resp, "createSession with the given account", "did", "handle", "accessJwt")
+        return self._account(got, password=creds.account_password)
+
+    def _account(
+        self, got: dict[str, Any], *, password: str | None = None, email: str | None = None
+    ) -> Account:
+        """An Account from a session-shaped answer (did, handle, accessJwt, refreshJwt?)."""
         refresh = got.get("refreshJwt")
         return Account(
             did=got["did"],
@@ -149,5 +141,6 @@ class AccountFactory:
             access_jwt=got["accessJwt"],
             refresh_jwt=refresh if isinstance(refresh, str) else None,
             client=self.client.with_token(got["accessJwt"]),
-            password=creds.account_password,
+            password=password,
+            email=email,
         )

@@ -52,3 +52,9 @@ class Launcher(Protocol):
     def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> RunningService:
         """Start ``service`` and return once it is ready, or raise LaunchError (after stopping it)."""
         ...
+
+
+def log_tail(text: str, lines: int = 15) -> str:
+    """The last non-blank lines of a service's output on one line, for one-line error messages."""
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept) if kept else "(empty log)"

@@ -37,7 +37,7 @@ from atcheck.containers import cleanup, engine
 from atcheck.containers.recipes import BASE_REPOSITORY, recipe_for_image
 from atcheck.errors import LaunchError, ManifestError, SetupError
 from atcheck.paths import implementations_dir
-from atcheck.targets.launchers.base import LaunchContext
+from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.model import (
     ContainerSpec,
     Credentials,
@@ -65,11 +65,6 @@ def alias_for(target: str, service: str) -> str:
 def uses_port_placeholder(spec: ContainerSpec) -> bool:
     templates = [*(spec.command or ()), *spec.env.values()]
     return any("{port}" in t for t in templates)
-
-
-def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept) if kept else "(empty log)"
 
 
 @dataclass
@@ -109,7 +104,7 @@ class ContainerService:
             logs = wrapped.logs(tail=50).decode("utf-8", errors="replace")
         except Exception as exc:
             return f"container gone ({type(exc).__name__}); log {self.log_path}"
-        return f"{status}; log {self.log_path}: {_tail(logs)}"
+        return f"{status}; log {self.log_path}: {log_tail(logs, LOG_TAIL_LINES)}"
 
     def follow_logs(self) -> None:
         """Copy the container's output into ``log_path`` as it comes (a thread ending with the container)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from atcheck.errors import LaunchError, ManifestError
 from atcheck.paths import implementations_dir
-from atcheck.targets.launchers.base import LaunchContext
+from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.ports import LOOPBACK, free_port, require_free
 from atcheck.targets.readiness import wait_until_healthy
@@ -33,8 +33,7 @@ def tail(path: Path, lines: int = 15) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "(no log)"
-    kept = [line for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept) if kept else "(empty log)"
+    return log_tail(text, lines)
 
 
 @dataclass
