@@ -26,3 +26,35 @@ def started(names: list[str]) -> Iterator[tuple[Stack, dict[str, RunningTarget]]
     finally:
         stack.stop_all()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def print_start_times(names: list[str], repeat: int) -> int:
+    """Start and stop each target alone, ``repeat`` times; print best/median start and median stop.
+
+    Returns 0, or 2 (after a one-line reason) when a target cannot start here.
+    """
+    import statistics
+    import sys
+    import time
+
+    from atcheck.errors import AtcheckError
+
+    for name in names:
+        starts: list[float] = []
+        stops: list[float] = []
+        for _ in range(max(1, repeat)):
+            began = time.perf_counter()
+            try:
+                with started([name]) as (stack, _running):
+                    starts.append(time.perf_counter() - began)
+                    stop_began = time.perf_counter()
+                    stack.stop_all()
+                    stops.append(time.perf_counter() - stop_began)
+            except AtcheckError as exc:
+                print(f"{name}: cannot start: {exc}", file=sys.stderr)
+                return 2
+        print(
+            f"{name:<22} start best {min(starts):6.2f} s  median {statistics.median(starts):6.2f} s  "
+            f"stop median {statistics.median(stops):5.2f} s  ({len(starts)} runs)"
+        )
+    return 0
