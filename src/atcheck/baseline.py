@@ -13,10 +13,15 @@ Format (TOML)::
     test = "suites/repo/test_records.py::test_swap_commit_conflict"   # fnmatch patterns allowed
     reason = "arroba ignores swapCommit"
     strict = false   # optional: may also pass (a property-based test need not draw the failing example)
+    match = "InvalidSwap"   # optional regex: only failures whose message it finds are known
+
+``match`` is what keeps a property-based suite honest: which example it draws may vary, so its entry names
+the kinds of failure that are known, and any other failure of the same test is still new.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -31,6 +36,7 @@ class Expected:
     test: str
     reason: str
     strict: bool = True  # a strict entry that passes fails the run (the baseline is stale)
+    match: str | None = None  # a regex the failure message must contain, or None for any failure
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,10 @@ class Baseline:
     entries: tuple[Expected, ...] = ()
     source: str = "(none)"
 
-    def expected(self, target: str, test_id: str) -> Expected | None:
-        """The entry that expects ``test_id`` to fail on ``target``, if any.
+    def expected(self, target: str, test_id: str, message: str | None = None) -> Expected | None:
+        """The entry that expects ``test_id`` to fail on ``target`` (with ``message``), if any.
+
+        ``message`` None means "whatever the failure": entries with a ``match`` pattern still apply.
 
         ``NAME@container`` is the same implementation as ``NAME``, so it inherits NAME's known failures
         (the container launcher must not change a verdict: ``atcheck containers compare`` checks that).
@@ -49,8 +57,11 @@ class Baseline:
             if not any(name == entry.target or fnmatchcase(name, entry.target) for name in names):
                 continue
             # Exact first: test IDs carry parameters in brackets, which fnmatch would read as a character set.
-            if test_id == entry.test or fnmatchcase(test_id, entry.test):
-                return entry
+            if not (test_id == entry.test or fnmatchcase(test_id, entry.test)):
+                continue
+            if entry.match is not None and message is not None and not re.search(entry.match, message):
+                continue
+            return entry
         return None
 
 
@@ -73,7 +84,7 @@ def load_baseline(path: Path) -> Baseline:
         where = f"{path}: expected[{i}]"
         if not isinstance(item, dict):
             raise UsageError(f"{where}: must be a table")
-        extra = sorted(set(item) - {"target", "test", "reason", "requirements", "strict"})
+        extra = sorted(set(item) - {"target", "test", "reason", "requirements", "strict", "match"})
         if extra:
             raise UsageError(f"{where}: unknown key(s) {', '.join(extra)}")
         for key in ("target", "test", "reason"):
@@ -82,8 +93,18 @@ def load_baseline(path: Path) -> Baseline:
         strict = item.get("strict", True)
         if not isinstance(strict, bool):
             raise UsageError(f"{where}: 'strict' must be true or false")
+        match = item.get("match")
+        if match is not None:
+            if not isinstance(match, str) or not match:
+                raise UsageError(f"{where}: 'match' must be a non-empty regular expression")
+            try:
+                re.compile(match)
+            except re.error as exc:
+                raise UsageError(f"{where}: 'match' is not a regular expression: {exc}") from None
         entries.append(
-            Expected(target=item["target"], test=item["test"], reason=item["reason"], strict=strict)
+            Expected(
+                target=item["target"], test=item["test"], reason=item["reason"], strict=strict, match=match
+            )
         )
     return Baseline(entries=tuple(entries), source=str(path))
 

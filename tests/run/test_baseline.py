@@ -39,6 +39,7 @@ def test_entries_match_by_target_and_test_pattern(tmp_path: Path) -> None:
         ("[[expected]]\ntarget = 'a'\ntest = 't'\n", "'reason' must be a non-empty string"),
         ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nwhy = 1\n", "unknown key(s) why"),
         ("[other]\n", "unknown key(s) other"),
+        ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nmatch = '('\n", "not a regular expression"),
         ("[[expected]]\ntarget = 'a'\ntest = 't'\nreason = 'r'\nstrict = 'no'\n", "'strict' must be true"),
         ("[[expected]\n", "cannot read baseline"),
     ],
@@ -80,3 +81,12 @@ def test_a_baseline_written_from_a_report_expects_exactly_its_failures(tmp_path:
     assert baseline.expected("a", 'suites/x.py::test_bad[q"uote]') is not None
     only_b = load_baseline(_write(tmp_path, baseline_from_report(report, {"b"})))
     assert [e.target for e in only_b.entries] == ["b"]
+
+
+def test_a_match_pattern_limits_an_entry_to_known_kinds_of_failure(tmp_path: Path) -> None:
+    baseline = load_baseline(
+        _write(tmp_path, '[[expected]]\ntarget = "a"\ntest = "t"\nreason = "r"\nmatch = "Invalid uri"\n')
+    )
+    assert baseline.expected("a", "t", "got 400: Invalid uri (got a.:0)") is not None
+    assert baseline.expected("a", "t", "got 500: Internal Server Error") is None
+    assert baseline.expected("a", "t") is not None  # a pass: whether the entry is stale
