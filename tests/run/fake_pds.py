@@ -24,6 +24,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/xrpc/_health":
             self._send(200, {"version": "fake"})
+        elif path == "/xrpc/com.example.die":
+            os._exit(7)  # a server that crashes in the middle of a run
         elif path == "/xrpc/com.atproto.server.describeServer":
             self._send(200, {"did": "did:web:fake.test", "availableUserDomains": [".test"]})
         else:

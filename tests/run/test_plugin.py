@@ -302,3 +302,29 @@ def test_a_property_failure_reports_its_shrunk_example_and_how_to_reproduce_it(t
     assert result["outcome"] == "failed"
     assert result["seed"].startswith("@reproduce_failure(")
     assert "Draw 1 (n): 3" in result["message"]
+
+
+DYING_SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.checks import expect_ok
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_a_crash(pds):
+        pds.query("com.example.die")
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_after_the_crash(pds):
+        expect_ok(pds.query("com.atproto.server.describeServer"))
+    """
+)
+
+
+def test_a_server_that_dies_mid_run_is_named_in_the_failures(tmp_path: Path) -> None:
+    code, output, report = _run(tmp_path, suite=DYING_SUITE)
+    assert code == 1, output
+    assert "Traceback" not in output
+    after = next(r for r in report["results"] if r["test_id"].endswith("test_after_the_crash"))
+    assert after["outcome"] == "failed"
+    assert "a service of the run is no longer running" in after["message"]
+    assert "exit" in after["message"] and "7" in after["message"]
