@@ -37,16 +37,54 @@ def cache_root() -> Path:
     return Path(os.environ.get("ATCHECK_CACHE", Path.home() / ".cache" / "atcheck"))
 
 
+_VECTORS = Path("shared") / "vectors" / "atproto-interop-tests"
+
+
+def _origin_checkout(root: Path) -> Path | None:
+    """The local checkout this one was cloned from, if its ``origin`` is a path (a CI clean clone)."""
+    config = root / ".git" / "config"
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    section = text.split('[remote "origin"]', 1)
+    if len(section) < 2:
+        return None
+    for line in section[1].splitlines():
+        key, _, value = line.strip().partition("=")
+        if key.strip() == "url":
+            url = value.strip().removeprefix("file://")
+            return Path(url) if url.startswith("/") and Path(url).is_dir() else None
+        if line.startswith("["):
+            break
+    return None
+
+
+@cache
 def vectors_dir() -> Path:
-    """The official atproto interop vectors, read where they lie."""
+    """The official atproto interop vectors, read where they lie (never copied into the project).
+
+    ``ATCHECK_VECTORS`` if set; else ``shared/vectors/atproto-interop-tests`` beside the checkout (or beside
+    one of its parent folders); else beside the checkout a clean clone was made from, so a CI clone in a
+    temporary folder still finds them.
+    """
     env = os.environ.get("ATCHECK_VECTORS")
-    path = Path(env) if env else project_root().parent / "shared" / "vectors" / "atproto-interop-tests"
-    if not path.is_dir():
-        raise SetupError(
-            f"the official interop vectors are not at {path}",
-            hint="set ATCHECK_VECTORS to a checkout of bluesky-social/atproto-interop-tests",
-        )
-    return path
+    if env:
+        candidates = [Path(env)]
+    else:
+        root = project_root()
+        bases = [root, *root.parents]
+        origin = _origin_checkout(root)
+        if origin is not None:
+            bases += [origin, *origin.parents]
+        candidates = [base.parent / _VECTORS for base in bases if base != base.parent]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    raise SetupError(
+        f"the official interop vectors are not at {candidates[0] if candidates else '../shared'}",
+        hint="set ATCHECK_VECTORS to a checkout of bluesky-social/atproto-interop-tests",
+    )
 
 
 def suites_dir() -> Path:

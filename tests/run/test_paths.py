@@ -1,0 +1,54 @@
+"""Where the official vectors are found: beside the checkout, or beside the checkout a clone came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from atcheck import paths
+from atcheck.errors import SetupError
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("ATCHECK_VECTORS", raising=False)
+    paths.vectors_dir.cache_clear()
+    yield
+    paths.vectors_dir.cache_clear()
+
+
+def _checkout(at: Path, origin: Path | None = None) -> Path:
+    (at / ".git").mkdir(parents=True)
+    config = "[core]\n\tbare = false\n"
+    if origin is not None:
+        config += f'[remote "origin"]\n\turl = {origin}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n'
+    (at / ".git" / "config").write_text(config, encoding="utf-8")
+    return at
+
+
+def test_vectors_beside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None) -> None:
+    vectors = tmp_path / "shared" / "vectors" / "atproto-interop-tests"
+    vectors.mkdir(parents=True)
+    monkeypatch.setattr(paths, "project_root", lambda: _checkout(tmp_path / "main"))
+    assert paths.vectors_dir() == vectors
+
+
+def test_a_clone_elsewhere_finds_them_beside_its_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None
+) -> None:
+    vectors = tmp_path / "work" / "shared" / "vectors" / "atproto-interop-tests"
+    vectors.mkdir(parents=True)
+    origin = _checkout(tmp_path / "work" / "main")
+    clone = _checkout(tmp_path / "elsewhere" / "clone", origin=origin)
+    monkeypatch.setattr(paths, "project_root", lambda: clone)
+    assert paths.vectors_dir() == vectors
+
+
+def test_missing_vectors_are_a_setup_error_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None
+) -> None:
+    monkeypatch.setattr(paths, "project_root", lambda: _checkout(tmp_path / "lonely" / "main"))
+    with pytest.raises(SetupError, match="set ATCHECK_VECTORS"):
+        paths.vectors_dir()
