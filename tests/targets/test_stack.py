@@ -227,17 +227,27 @@ def test_an_unreachable_url_target_is_remembered(tmp_path: Path, stacks: list[St
     assert isinstance(stack.failure(remote.name), TargetUnreachable)
 
 
-def test_secrets_are_shared_by_every_target_of_a_run(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
+def test_secrets_are_per_target_and_shared_by_its_services(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    """Two targets (even of one manifest, as reference and reference@container) never share a secret: a
+    JWT secret or rotation key in common would let one PDS accept the other's tokens."""
     targets = {
-        name: manifest(name, service(tag, "pds", ["pds"], env={"S": "{secret:shared}"}))
+        name: manifest(
+            name,
+            service(tag, "plc", ["plc"], env={"S": "{secret:shared}"}),
+            service(tag, "pds", ["pds"], env={"S": "{secret:shared}"}),
+        )
         for name in ("x", "y")
     }
     stack = new_stack(tmp_path, targets)
     stacks.append(stack)
-    x, y = (stack.start(n).endpoint(Role.PDS) for n in ("x", "y"))
-    assert x is not None and y is not None
-    assert env_of(x.url, "S") == env_of(y.url, "S") == stack.secrets.get("secret", "shared")
-    assert stack.secrets.get("secret", "shared") in stack.ctx.secrets
+    x, y = (stack.start(n) for n in ("x", "y"))
+    x_pds, x_plc, y_pds = x.endpoint(Role.PDS), x.endpoint(Role.PLC), y.endpoint(Role.PDS)
+    assert x_pds is not None and x_plc is not None and y_pds is not None
+    assert env_of(x_pds.url, "S") == env_of(x_plc.url, "S") == stack.secrets.get("secret", "x/shared")
+    assert env_of(y_pds.url, "S") == stack.secrets.get("secret", "y/shared") != env_of(x_pds.url, "S")
+    assert {env_of(x_pds.url, "S"), env_of(y_pds.url, "S")} <= set(stack.all_secrets())
 
 
 def test_stop_all_and_run_close_leave_nothing_behind(tmp_path: Path, tag: Path) -> None:

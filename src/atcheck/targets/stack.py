@@ -158,6 +158,7 @@ class Stack:
             tools=self.ctx.tools,
             secrets=self.ctx.secrets,
             labels=self.ctx.labels,
+            target_name=name,
         )
         if key in self._failed_services:
             raise self._failed_services[key]  # a broken provider is launched once, not once per asker

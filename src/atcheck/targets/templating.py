@@ -5,7 +5,9 @@ Placeholders:
   ``{tool:NAME}``                                      a tool path (``node22``, ``reference_dir``...)
   ``{implementations}`` ``{python}``                   the checkout's implementations/ dir, atcheck's Python
   ``{env:NAME}``                                       an environment variable, empty when unset
-  ``{secret:NAME}``                                    a random token made once per run, scrubbed from reports
+  ``{secret:NAME}``                                    a random token made once per run and target (the
+                                                       services of one target share it; two targets, even
+                                                       of one manifest, do not), scrubbed from reports
   ``{k256key:NAME}``                                   a random secp256k1 private key (hex), once per run
   ``{ROLE.url}`` ``{ROLE.did}`` ``{ROLE.port}``        a needed role's endpoint, e.g. ``{plc.url}``
   ``{self.did}``                                       this service's DID, once rendered
@@ -66,6 +68,9 @@ class TemplateScope:
     extra: Mapping[str, str] = field(default_factory=dict)
     secrets: RunSecrets = field(default_factory=RunSecrets)
     tool_resolver: Callable[[str], str] | None = None
+    # The run's name of the target being launched: two instances of one manifest in a run (reference and
+    # reference@container) must not share admin passwords, JWT secrets or rotation keys.
+    secret_namespace: str = ""
 
     def lookup(self, name: str, where: str) -> str:
         simple = {
@@ -79,7 +84,8 @@ class TemplateScope:
             return str(simple[name])
         kind, _, rest = name.partition(":")
         if rest and kind in ("secret", "k256key"):
-            return self.secrets.get(kind, rest)
+            key = f"{self.secret_namespace}/{rest}" if self.secret_namespace else rest
+            return self.secrets.get(kind, key)
         if rest and kind == "env":  # an optional value from the environment; empty when unset
             return os.environ.get(rest, "")
         if rest and kind == "tool":

@@ -25,6 +25,7 @@ class LaunchContext:
     tools: dict[str, str] = field(default_factory=dict)  # e.g. {"node22": "/path/to/node"}
     secrets: list[str] = field(default_factory=list)  # every secret generated for the run is appended here
     labels: dict[str, str] = field(default_factory=dict)  # container labels that mark what this run created
+    target_name: str = ""  # the run's name of the target being started (e.g. "reference@container")
 
 
 class RunningService(Protocol):

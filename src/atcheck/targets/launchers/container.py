@@ -197,6 +197,7 @@ class ContainerLauncher:
                 extra={"implementations": str(implementations_dir()), "python": "python3"},
                 secrets=self.secrets,
                 tool_resolver=resolve_tool,
+                secret_namespace=ctx.target_name,
             )
             did = scope.render(service.did, f"{where}.did") if service.did else None
             if did:

@@ -131,6 +131,7 @@ class ProcessLauncher:
             extra={"implementations": str(implementations_dir()), "python": sys.executable},
             secrets=self.secrets,
             tool_resolver=resolve_tool,
+            secret_namespace=ctx.target_name,
         )
         did = scope.render(service.did, f"{where}.did") if service.did else None
         if did:
