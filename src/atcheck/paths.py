@@ -37,7 +37,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("ATCHECK_CACHE", Path.home() / ".cache" / "atcheck"))
 
 
-_VECTORS = Path("shared") / "vectors" / "atproto-interop-tests"
+_VECTORS = Path("vectors") / "atproto-interop-tests"
 
 
 def _origin_checkout(root: Path) -> Path | None:
@@ -60,29 +60,38 @@ def _origin_checkout(root: Path) -> Path | None:
     return None
 
 
+def _shared_candidates() -> list[Path]:
+    """Where the team's ``shared/`` folder may be: beside the checkout or one of its parents, then beside
+    the checkout a clean clone was made from (a CI clone in a temporary folder)."""
+    root = project_root()
+    bases = [root, *root.parents]
+    origin = _origin_checkout(root)
+    if origin is not None:
+        bases += [origin, *origin.parents]
+    return [base.parent / "shared" for base in bases if base != base.parent]
+
+
+def shared_file(relative: str | Path) -> Path | None:
+    """A file or folder of ``shared/`` (design notes, vectors), wherever that folder is found; else None."""
+    for shared in _shared_candidates():
+        if (shared / relative).exists():
+            return shared / relative
+    return None
+
+
 @cache
 def vectors_dir() -> Path:
     """The official atproto interop vectors, read where they lie (never copied into the project).
 
-    ``ATCHECK_VECTORS`` if set; else ``shared/vectors/atproto-interop-tests`` beside the checkout (or beside
-    one of its parent folders); else beside the checkout a clean clone was made from, so a CI clone in a
-    temporary folder still finds them.
+    ``ATCHECK_VECTORS`` if set; else ``shared/vectors/atproto-interop-tests`` found by :func:`shared_file`.
     """
     env = os.environ.get("ATCHECK_VECTORS")
-    if env:
-        candidates = [Path(env)]
-    else:
-        root = project_root()
-        bases = [root, *root.parents]
-        origin = _origin_checkout(root)
-        if origin is not None:
-            bases += [origin, *origin.parents]
-        candidates = [base.parent / _VECTORS for base in bases if base != base.parent]
-    for path in candidates:
-        if path.is_dir():
-            return path
+    found = Path(env) if env else shared_file(_VECTORS)
+    if found is not None and found.is_dir():
+        return found
+    looked = Path(env) if env else project_root().parent / "shared" / _VECTORS
     raise SetupError(
-        f"the official interop vectors are not at {candidates[0] if candidates else '../shared'}",
+        f"the official interop vectors are not at {looked}",
         hint="set ATCHECK_VECTORS to a checkout of bluesky-social/atproto-interop-tests",
     )
 

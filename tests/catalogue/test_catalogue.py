@@ -18,6 +18,7 @@ from atcheck.catalogue.loader import (
     load_catalogue,
 )
 from atcheck.errors import CatalogueError
+from atcheck.paths import shared_file
 from atcheck.report.model import RequirementInfo
 
 # The draft's "Counts per area" table: area -> (rows, MUST, SHOULD, MAY), mixed levels under the first.
@@ -36,7 +37,7 @@ DRAFT_COUNTS = {
     "label": (24, 8, 14, 2),
     "oauth": (40, 31, 8, 1),
 }
-DRAFT = Path(__file__).resolve().parents[3] / "shared" / "design" / "requirements-draft.md"
+DRAFT = shared_file("design/requirements-draft.md") or Path("shared/design/requirements-draft.md")
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,8 @@ def _checkout(at: Path, origin: Path | None = None) -> Path:
 def test_vectors_beside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None) -> None:
     vectors = tmp_path / "shared" / "vectors" / "atproto-interop-tests"
     vectors.mkdir(parents=True)
-    monkeypatch.setattr(paths, "project_root", lambda: _checkout(tmp_path / "main"))
+    main = _checkout(tmp_path / "main")
+    monkeypatch.setattr(paths, "project_root", lambda: main)
     assert paths.vectors_dir() == vectors
 
 
@@ -49,6 +50,7 @@ def test_a_clone_elsewhere_finds_them_beside_its_origin(
 def test_missing_vectors_are_a_setup_error_naming_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None
 ) -> None:
-    monkeypatch.setattr(paths, "project_root", lambda: _checkout(tmp_path / "lonely" / "main"))
+    lonely = _checkout(tmp_path / "lonely" / "main")
+    monkeypatch.setattr(paths, "project_root", lambda: lonely)
     with pytest.raises(SetupError, match="set ATCHECK_VECTORS"):
         paths.vectors_dir()
