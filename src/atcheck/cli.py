@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     reqs.add_argument("--json", action="store_true", help="machine-readable output")
     reqs.set_defaults(func=cmd_requirements)
 
+    cache = sub.add_parser("cache", help="list the install cache; --prune removes what is no longer used")
+    cache.add_argument("--prune", action="store_true", help="remove installs no lockfile here names")
+    cache.add_argument("--dry-run", action="store_true", help="with --prune: only say what would go")
+    cache.add_argument("--json", action="store_true", help="machine-readable output")
+    cache.set_defaults(func=cmd_cache)
+
     base = sub.add_parser("baseline", help="write a baseline of known failures from a report.json")
     base.add_argument("report", metavar="REPORT.json", help="e.g. reports/latest/report.json")
     base.add_argument("--target", action="append", default=[], help="only this target (repeatable)")
@@ -353,6 +359,28 @@ def cmd_requirements(args: argparse.Namespace) -> int:
             print(f"{'':<16} test: {test}")
     tested = sum(1 for r in rows if r["tests"])
     print(f"{len(rows)} requirements, {tested} with at least one test", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from atcheck import cache
+    from atcheck.paths import cache_root
+
+    removed = cache.prune(dry_run=args.dry_run) if args.prune else []
+    listed = removed if args.prune else cache.entries()
+    if args.json:
+        rows = [
+            {"path": str(e.path), "kind": e.kind, "bytes": e.size_bytes, "in_use": e.in_use} for e in listed
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    verb = "would remove" if args.dry_run else "removed"
+    for entry in listed:
+        state = verb if args.prune else ("in use" if entry.in_use else "stale")
+        print(f"{entry.size_bytes / 1e6:9.1f} MB  {state:<12} {entry.kind:<13} {entry.path}")
+    total = sum(e.size_bytes for e in listed) / 1e6
+    what = f"{verb} {len(listed)} entries" if args.prune else f"{len(listed)} entries"
+    print(f"{what}, {total:.1f} MB, in {cache_root()}", file=sys.stderr)
     return EXIT_OK
 
 

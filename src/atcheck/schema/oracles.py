@@ -70,8 +70,8 @@ def _node_source() -> Path:
     return implementations_dir() / "lexicon-node"
 
 
-def install_node_validator(node: str) -> Path:
-    """Install the pinned @atproto/lexicon into the cache (once per lockfile) and return the folder."""
+def node_validator_dir() -> Path:
+    """Where this checkout's pinned @atproto/lexicon is (or would be) installed: keyed by its lockfile."""
     src = _node_source()
     digest = hashlib.sha256()
     for name in NODE_PACKAGE_FILES:
@@ -79,7 +79,13 @@ def install_node_validator(node: str) -> Path:
         if not path.is_file():
             raise SetupError(f"{path} is missing from the checkout")
         digest.update(name.encode() + b"\0" + path.read_bytes())
-    dest = cache_root() / "lexicon-node" / digest.hexdigest()[:16]
+    return cache_root() / "lexicon-node" / digest.hexdigest()[:16]
+
+
+def install_node_validator(node: str) -> Path:
+    """Install the pinned @atproto/lexicon into the cache (once per lockfile) and return the folder."""
+    src = _node_source()
+    dest = node_validator_dir()
     marker = dest / ".installed"
     if marker.is_file():
         return dest
