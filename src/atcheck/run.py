@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,6 @@ from types import FrameType
 
 from atcheck import __version__
 from atcheck.baseline import Baseline
-from atcheck.errors import AtcheckError
 from atcheck.report.model import RunReport, TargetInfo, TestResult
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests, resolve_target
@@ -94,7 +94,7 @@ class Run:
     def _install_guards(self) -> None:
         """Stop what we started on interpreter exit and on SIGTERM, not only on a normal session end."""
         atexit.register(self.close)
-        if threading_is_main():
+        if threading.current_thread() is threading.main_thread():  # signal handlers live there only
 
             def on_term(signum: int, frame: FrameType | None) -> None:
                 # Treated like Ctrl-C: pytest unwinds, fixtures tear down, the session ends and writes a
@@ -181,13 +181,3 @@ class Run:
                 **{f"start_time_s.{n}": f"{t:.2f}" for n, t in self.stack.start_times.items()},
             },
         )
-
-
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
-def describe_error(exc: AtcheckError) -> str:
-    return f"{type(exc).__name__}: {exc}"
