@@ -33,6 +33,8 @@ from atcheck.targets.model import Role, TargetManifest
 from atcheck.targets.ports import free_port, require_free
 from atcheck.targets.readiness import wait_until_healthy
 
+from .conftest import tagged_pids, wait_gone
+
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_service.py"
 
 
@@ -72,30 +74,6 @@ def fake_manifest(
 
 def context(tmp_path: Path) -> LaunchContext:
     return LaunchContext(run_id="selftest", run_dir=tmp_path / "run", log_dir=tmp_path / "logs")
-
-
-def tagged_pids(tag: Path) -> list[int]:
-    """Live (non-zombie) processes whose command line mentions ``tag``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if str(tag).encode() + b"\0" in cmdline and state not in ("Z", "X"):  # the whole --tag argument
-            found.append(int(entry.name))
-    return found
-
-
-def wait_gone(tag: Path, within_s: float = 3.0) -> list[int]:
-    """The tagged processes still alive after ``within_s`` (reaping by init can lag a little)."""
-    deadline = time.monotonic() + within_s
-    while (left := tagged_pids(tag)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def port_closed(port: int) -> bool:

@@ -22,6 +22,8 @@ from atcheck.targets.model import Role, TargetManifest
 from atcheck.targets.ports import free_port
 from atcheck.targets.stack import Stack, launcher_kind
 
+from .conftest import tagged_pids, wait_gone
+
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_service.py"
 
 
@@ -49,29 +51,6 @@ def service(
 def manifest(name: str, *services: dict[str, Any]) -> TargetManifest:
     data = {"name": name, "implementation": f"{name}-impl", "version": "0", "service": list(services)}
     return parse_manifest(data, f"manifest {name}")
-
-
-def tagged_pids(tag: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if str(tag).encode() + b"\0" in cmdline and state not in ("Z", "X"):  # the whole --tag argument
-            found.append(int(entry.name))
-    return found
-
-
-def wait_gone(tag: Path, within_s: float = 3.0) -> list[int]:
-    """The tagged processes still alive after ``within_s`` (a killed process takes a moment to go)."""
-    deadline = time.monotonic() + within_s
-    while (left := tagged_pids(tag)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def port_of(url: str) -> int:
