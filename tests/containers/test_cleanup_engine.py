@@ -49,7 +49,7 @@ labels = {"org.atcheck.run": run_id}
 ctx = LaunchContext(run_id=run_id, run_dir=root / "run", log_dir=root / "logs", labels=labels)
 stack = Stack({"sleeper@container": manifest}, ctx)
 # No health endpoint in this image: start the container without waiting for readiness.
-container.wait_until_healthy = lambda *a, **k: 0.0
+container.wait_for_service = lambda *a, **k: 0.0
 stack.start("sleeper@container")
 print("STARTED", flush=True)
 time.sleep(120)

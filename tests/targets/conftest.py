@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def tagged_pids(tag: Path) -> list[int]:
@@ -29,3 +33,14 @@ def wait_gone(tag: Path, within_s: float = 3.0) -> list[int]:
     while (left := tagged_pids(tag)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+@pytest.fixture
+def tag(tmp_path: Path) -> Iterator[Path]:
+    """A unique tag for this test's processes; whatever survives the test is killed and fails it."""
+    yield tmp_path
+    left = wait_gone(tmp_path)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    assert not left, f"processes left behind: {left}"

@@ -6,7 +6,6 @@ behind" is observed, not assumed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -80,17 +79,6 @@ def port_closed(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-@pytest.fixture
-def tag(tmp_path: Path) -> Iterator[Path]:
-    """A unique tag for this test's processes; whatever survives the test is killed and fails it."""
-    yield tmp_path
-    left = wait_gone(tmp_path)
-    for pid in left:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-    assert not left, f"processes left behind: {left}"
 
 
 @pytest.fixture
@@ -305,7 +293,7 @@ def test_ctrl_c_while_waiting_stops_the_service(
         assert tagged_pids(tag), "the service should be running while readiness is awaited"
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(process_launcher, "wait_until_healthy", interrupted)
+    monkeypatch.setattr(process_launcher, "wait_for_service", interrupted)
     with pytest.raises(KeyboardInterrupt):
         start(fake_manifest(tag), context(tmp_path))
     assert not wait_gone(tag)

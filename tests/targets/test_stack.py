@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import tempfile
 import time
@@ -65,16 +63,6 @@ def port_closed(port: int) -> bool:
 
 def env_of(url: str, name: str) -> object:
     return httpx.get(f"{url}/env", params={"name": name}, timeout=5, trust_env=False).json()["value"]
-
-
-@pytest.fixture
-def tag(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-    left = wait_gone(tmp_path)
-    for pid in left:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-    assert not left, f"processes left behind: {left}"
 
 
 def new_stack(tmp_path: Path, targets: dict[str, TargetManifest], **kwargs: Any) -> Stack:

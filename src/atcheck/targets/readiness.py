@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
 from atcheck.errors import LaunchError
+
+if TYPE_CHECKING:
+    from atcheck.targets.launchers.base import RunningService
+    from atcheck.targets.model import HealthCheck
 
 
 def wait_until_healthy(
@@ -43,3 +48,17 @@ def wait_until_healthy(
                     f"(health check {url}: {last_problem}); {describe_death()}"
                 )
             time.sleep(interval_s)
+
+
+def wait_for_service(
+    service: RunningService, base_url: str, health: HealthCheck, what: str, *, min_interval_s: float = 0.0
+) -> float:
+    """:func:`wait_until_healthy` for a started service: its health path, watching ``service.alive()``."""
+    return wait_until_healthy(
+        base_url + health.path,
+        timeout_s=health.timeout_s,
+        interval_s=max(health.interval_s, min_interval_s),
+        alive=service.alive,
+        describe_death=service.exit_summary,
+        what=what,
+    )

@@ -47,7 +47,7 @@ from atcheck.targets.model import (
     TargetManifest,
 )
 from atcheck.targets.ports import LOOPBACK, free_port
-from atcheck.targets.readiness import wait_until_healthy
+from atcheck.targets.readiness import wait_for_service
 from atcheck.targets.templating import RunSecrets, TemplateScope
 from atcheck.targets.tools import resolve_tool
 
@@ -271,14 +271,7 @@ class ContainerLauncher:
                     f"{where}: the engine could not start {image}: {_first_line(exc)}"
                 ) from None
             running.follow_logs()
-            wait_until_healthy(
-                url + service.health.path,
-                timeout_s=service.health.timeout_s,
-                interval_s=max(service.health.interval_s, 0.2),
-                alive=running.alive,
-                describe_death=running.exit_summary,
-                what=where,
-            )
+            wait_for_service(running, url, service.health, where, min_interval_s=0.2)
         except BaseException:
             running.stop()
             raise

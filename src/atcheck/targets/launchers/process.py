@@ -20,7 +20,7 @@ from atcheck.paths import implementations_dir
 from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.ports import LOOPBACK, free_port, require_free
-from atcheck.targets.readiness import wait_until_healthy
+from atcheck.targets.readiness import wait_for_service
 from atcheck.targets.templating import RunSecrets, TemplateScope
 from atcheck.targets.tools import missing_tools, resolve_tool
 
@@ -181,14 +181,7 @@ class ProcessLauncher:
         running = ProcessService(spec=service, endpoints=endpoints, process=process, log_path=log_path)
         started = time.monotonic()
         try:
-            wait_until_healthy(
-                url + service.health.path,
-                timeout_s=service.health.timeout_s,
-                interval_s=service.health.interval_s,
-                alive=running.alive,
-                describe_death=running.exit_summary,
-                what=where,
-            )
+            wait_for_service(running, url, service.health, where)
         except BaseException:
             running.stop()
             raise
