@@ -17,8 +17,7 @@ run: setup
 ## The project's tests: lint, self-tests of the harness, the suites against the default targets, then the
 ## reference stack under the container launcher, whose verdicts must equal the process launcher's.
 test: setup lint
-	$(PY) -m pytest tests suites --atcheck-baseline suites/baseline.toml
-	bash scripts/ci-containers.sh
+	bash scripts/ci-containers.sh -- $(PY) -m pytest tests suites --atcheck-baseline suites/baseline.toml
 
 containers: setup
 	bash scripts/ci-containers.sh
