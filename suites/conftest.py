@@ -26,7 +26,7 @@ from atcheck.checks import ConformanceFailure, expect, expect_status
 from atcheck.errors import AtcheckError
 from atcheck.oracle.crypto import PublicKey, b58decode, b58encode, parse_legacy_multibase, parse_multikey
 from atcheck.oracle.errors import OracleError
-from atcheck.pytest_plugin import TargetDidNotStart, TargetUnderTest
+from atcheck.suite import TargetDidNotStart, TargetUnderTest
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import XrpcClient
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ from atcheck.paths import reports_dir, suites_dir
 from atcheck.report.model import Outcome, TestResult
 from atcheck.report.redact import Redactor
 from atcheck.run import Run
-from atcheck.targets.model import Role, ServiceEndpoint, TargetManifest
-from atcheck.targets.stack import RunningTarget
+from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, TransportFailure, XrpcClient
 
 _RUN_KEY = pytest.StashKey[Run]()
@@ -221,40 +220,6 @@ def pytest_collection_modifyitems(
 # -- fixtures ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class TargetUnderTest:
-    """A started target as a suite sees it: endpoints by role, capabilities, clients that keep evidence."""
-
-    name: str
-    manifest: TargetManifest
-    running: RunningTarget
-    recorder: EvidenceRecorder
-    _clients: dict[Role, XrpcClient] = field(default_factory=dict)
-
-    @property
-    def handle_domain(self) -> str:
-        return self.manifest.handle_domain
-
-    def supports(self, capability: str) -> bool:
-        return self.manifest.supports(capability)
-
-    def endpoint(self, role: Role | str) -> ServiceEndpoint:
-        found = self.running.endpoint(Role(role))
-        if found is None:
-            pytest.skip(f"target {self.name} has no {Role(role).value}")
-        return found
-
-    def client(self, role: Role | str = Role.PDS) -> XrpcClient:
-        role = Role(role)
-        if role not in self._clients:
-            self._clients[role] = XrpcClient(self.endpoint(role).url, recorder=self.recorder)
-        return self._clients[role]
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-
-
 @pytest.fixture(scope="session")
 def _atcheck_recorder() -> EvidenceRecorder:
     """One recorder for the session, emptied before each test: every client records into the current test."""
@@ -275,10 +240,6 @@ def target(request: pytest.FixtureRequest, _atcheck_recorder: EvidenceRecorder) 
     tut = TargetUnderTest(name=name, manifest=run.targets[name], running=running, recorder=_atcheck_recorder)
     yield tut
     tut.close()
-
-
-class TargetDidNotStart(Exception):
-    """Raised in fixture setup: every test of that target is an error (not a failure), with this reason."""
 
 
 @pytest.fixture

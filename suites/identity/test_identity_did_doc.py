@@ -19,8 +19,8 @@ from atcheck.accounts import Account
 from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_error, expect_ok, expect_valid
 from atcheck.oracle.crypto import parse_did_key, parse_multikey
 from atcheck.oracle.errors import OracleError
-from atcheck.pytest_plugin import TargetUnderTest
 from atcheck.schema.registry import lexicon_schema
+from atcheck.suite import TargetUnderTest
 from atcheck.syntax import is_valid_handle
 from atcheck.xrpc.client import XrpcClient
 

@@ -16,8 +16,8 @@ import pytest
 
 from atcheck.accounts import Account, fresh_handle
 from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_error, expect_ok, expect_valid
-from atcheck.pytest_plugin import TargetUnderTest
 from atcheck.schema.registry import lexicon_schema
+from atcheck.suite import TargetUnderTest
 from atcheck.xrpc.client import XrpcClient, XrpcResponse
 
 

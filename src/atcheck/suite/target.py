@@ -1,0 +1,54 @@
+"""The target under test as a suite sees it: endpoints by role, capabilities, clients that keep evidence.
+
+Suites never see processes or launchers. The plugin starts a target and hands the suite a
+:class:`TargetUnderTest`; everything a test does goes through the clients it gives out, so every exchange is
+recorded as evidence for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from atcheck.targets.model import Role, ServiceEndpoint, TargetManifest
+from atcheck.targets.stack import RunningTarget
+from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
+
+
+class TargetDidNotStart(Exception):
+    """Raised in fixture setup: every test of that target is an error (not a failure), with this reason."""
+
+
+@dataclass
+class TargetUnderTest:
+    """A started target as a suite sees it: endpoints by role, capabilities, clients that keep evidence."""
+
+    name: str
+    manifest: TargetManifest
+    running: RunningTarget
+    recorder: EvidenceRecorder
+    _clients: dict[Role, XrpcClient] = field(default_factory=dict)
+
+    @property
+    def handle_domain(self) -> str:
+        return self.manifest.handle_domain
+
+    def supports(self, capability: str) -> bool:
+        return self.manifest.supports(capability)
+
+    def endpoint(self, role: Role | str) -> ServiceEndpoint:
+        found = self.running.endpoint(Role(role))
+        if found is None:
+            pytest.skip(f"target {self.name} has no {Role(role).value}")
+        return found
+
+    def client(self, role: Role | str = Role.PDS) -> XrpcClient:
+        role = Role(role)
+        if role not in self._clients:
+            self._clients[role] = XrpcClient(self.endpoint(role).url, recorder=self.recorder)
+        return self._clients[role]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
