@@ -8,44 +8,30 @@ breaks its users' identities even if its own API looks fine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from atcheck.accounts import Account
-from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_error, expect_ok, expect_valid
-from atcheck.oracle.crypto import parse_did_key, parse_multikey
-from atcheck.oracle.errors import OracleError
-from atcheck.schema.registry import lexicon_schema
-from atcheck.suite import TargetUnderTest
-from atcheck.syntax import is_valid_handle
-from atcheck.xrpc.client import XrpcClient
+from atcheck.suite import (
+    Account,
+    ConformanceFailure,
+    TargetUnderTest,
+    XrpcClient,
+    document_entry,
+    expect,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    expect_valid,
+    lexicon_schema,
+    oracle_verdict,
+)
+from atcheck.suite.oracle import is_valid_handle, parse_did_key, parse_multikey
 
 DidDocument = Callable[[str], dict[str, Any]]
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
-@contextmanager
-def oracle_verdict(what: str) -> Iterator[None]:
-    """An oracle finding about server-produced data is a conformance failure, described as ``what``."""
-    try:
-        yield
-    except OracleError as exc:
-        raise ConformanceFailure(what, str(exc)) from None
-
-
-def entry(doc: dict[str, Any], field: str, did: str, fragment: str) -> dict[str, Any]:
-    """The first ``field`` entry whose id is ``#fragment`` or ``<did>#fragment`` (both forms are allowed)."""
-    entries = doc.get(field)
-    if not isinstance(entries, list):
-        raise ConformanceFailure(f"a {field} list in the DID document", doc)
-    for item in entries:
-        if isinstance(item, dict) and item.get("id") in (f"#{fragment}", f"{did}#{fragment}"):
-            return item
-    raise ConformanceFailure(f"a {field} entry with id #{fragment}", entries)
 
 
 @pytest.mark.requirement("ID-DOC-01")
@@ -94,7 +80,7 @@ def test_did_document_has_an_atproto_multikey(module_account: Account, did_docum
     This checks the rendering by the run's PLC directory of what the PDS registered.
     """
     did = module_account.did
-    method = entry(did_document(did), "verificationMethod", did, "atproto")
+    method = document_entry(did_document(did), "verificationMethod", did, "atproto")
     expect_equal(method.get("type"), "Multikey", "the #atproto key's type")
     expect_equal(method.get("controller"), did, "the #atproto key's controller")
     key = method.get("publicKeyMultibase")
@@ -111,7 +97,7 @@ def test_did_document_points_at_this_pds(
 ) -> None:
     """``#atproto_pds``: type AtprotoPersonalDataServer, endpoint = scheme://host[:port] of this PDS."""
     did = module_account.did
-    service = entry(did_document(did), "service", did, "atproto_pds")
+    service = document_entry(did_document(did), "service", did, "atproto_pds")
     expect_equal(service.get("type"), "AtprotoPersonalDataServer", "the #atproto_pds service type")
     endpoint = service.get("serviceEndpoint")
     if not isinstance(endpoint, str):

@@ -7,46 +7,29 @@ stored something the protocol does not allow, and a 5xx means it did not check.
 
 from __future__ import annotations
 
-import json
 import secrets
-from itertools import count
-from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from atcheck.accounts import Account
-from atcheck.checks import ConformanceFailure, expect_equal, expect_error, expect_ok
-from atcheck.oracle.cid import cid_for_record
-from atcheck.syntax import is_valid_record_key
-from atcheck.xrpc.client import XrpcResponse
+from atcheck.suite import (
+    SUITE_SETTINGS,
+    Account,
+    ConformanceFailure,
+    XrpcResponse,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    new_rkey,
+    note,
+    put_record,
+    put_record_json,
+)
+from atcheck.suite.oracle import cid_for_record, is_valid_record_key
 
 COLLECTION = "com.example.atcheck.rules"
-SUITE = settings.get_profile("atcheck-suites")
 RKEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:~-"
-_serial = count()
-
-
-def note(text: str, collection: str = COLLECTION) -> dict[str, Any]:
-    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
-def put_raw(
-    account: Account, rkey: str, record: Any, collection: str = COLLECTION, **extra: Any
-) -> XrpcResponse:
-    body = {"repo": account.did, "collection": collection, "rkey": rkey, "record": record, **extra}
-    return account.client.procedure("com.atproto.repo.putRecord", body)
-
-
-def put_json_text(account: Account, record_json: str) -> XrpcResponse:
-    """putRecord whose ``record`` is given as literal JSON text (to send numbers Python would not write)."""
-    rkey = f"lit{next(_serial)}{secrets.token_hex(3)}"
-    head = json.dumps({"repo": account.did, "collection": COLLECTION, "rkey": rkey, "validate": False})
-    raw = head[:-1] + f', "record": {record_json}}}'
-    return account.client.procedure(
-        "com.atproto.repo.putRecord", data=raw.encode(), content_type="application/json"
-    )
 
 
 def expect_refused(resp: XrpcResponse) -> None:
@@ -72,7 +55,7 @@ _invalid_rkeys = st.one_of(
 
 @pytest.mark.requirement("SYN-RKEY-01")
 @pytest.mark.needs("repo.write", "repo.read")
-@settings(SUITE, max_examples=8)
+@SUITE_SETTINGS
 @given(rkey=_valid_rkeys)
 @example(rkey="~")  # every punctuation character the spec allows, always tried
 @example(rkey=":")
@@ -80,8 +63,8 @@ _invalid_rkeys = st.one_of(
 @example(rkey="-")
 @example(rkey=".well")
 def test_any_valid_record_key_is_accepted(module_account: Account, rkey: str) -> None:
-    record = note(f"key {rkey}")
-    expect_ok(put_raw(module_account, rkey, record))
+    record = note(f"key {rkey}", COLLECTION)
+    expect_ok(put_record(module_account, record, rkey=rkey, collection=COLLECTION))
     resp = module_account.client.query(
         "com.atproto.repo.getRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
@@ -92,11 +75,13 @@ def test_any_valid_record_key_is_accepted(module_account: Account, rkey: str) ->
 
 @pytest.mark.requirement("SYN-RKEY-01", "SYN-RKEY-02", "REPO-MST-01")
 @pytest.mark.needs("repo.write")
-@settings(SUITE, max_examples=12)
+@settings(SUITE_SETTINGS, max_examples=12)
 @given(rkey=_invalid_rkeys)
 def test_invalid_record_keys_are_refused(module_account: Account, rkey: str) -> None:
     assert not is_valid_record_key(rkey), "generator invariant: only invalid keys"
-    expect_refused(put_raw(module_account, rkey, note("must not be stored")))
+    expect_refused(
+        put_record(module_account, note("must not be stored", COLLECTION), rkey=rkey, collection=COLLECTION)
+    )
 
 
 @pytest.mark.requirement("SYN-RKEY-01")
@@ -104,8 +89,14 @@ def test_invalid_record_keys_are_refused(module_account: Account, rkey: str) -> 
 def test_record_key_length_boundary(module_account: Account) -> None:
     """512 characters is the longest record key; 513 is refused."""
     longest = ("k" + secrets.token_hex(8) + "x" * 512)[:512]
-    expect_ok(put_raw(module_account, longest, note("longest key")))
-    expect_refused(put_raw(module_account, longest + "y", note("one too long")))
+    expect_ok(
+        put_record(module_account, note("longest key", COLLECTION), rkey=longest, collection=COLLECTION)
+    )
+    expect_refused(
+        put_record(
+            module_account, note("one too long", COLLECTION), rkey=longest + "y", collection=COLLECTION
+        )
+    )
 
 
 @pytest.mark.requirement("REPO-MST-01", "SYN-RKEY-01")
@@ -114,7 +105,9 @@ def test_record_key_length_boundary(module_account: Account) -> None:
     "rkey", ["a/b", "/lead", "trail/"], ids=["three-segments", "leading-slash", "trailing-slash"]
 )
 def test_record_keys_cannot_add_path_segments(module_account: Account, rkey: str) -> None:
-    expect_refused(put_raw(module_account, rkey, note("path injection")))
+    expect_refused(
+        put_record(module_account, note("path injection", COLLECTION), rkey=rkey, collection=COLLECTION)
+    )
 
 
 # -- collections -------------------------------------------------------------------------------------------
@@ -136,7 +129,12 @@ _BAD_COLLECTIONS = {
 def test_collection_must_be_an_nsid(module_account: Account, case: str) -> None:
     collection = _BAD_COLLECTIONS[case]
     expect_refused(
-        put_raw(module_account, f"c{secrets.token_hex(4)}", note("bad collection", collection), collection)
+        put_record(
+            module_account,
+            note("bad collection", collection),
+            rkey=f"c{secrets.token_hex(4)}",
+            collection=collection,
+        )
     )
 
 
@@ -144,7 +142,7 @@ def test_collection_must_be_an_nsid(module_account: Account, case: str) -> None:
 @pytest.mark.needs("repo.write")
 def test_record_type_other_than_the_collection_is_refused(module_account: Account) -> None:
     record = {"$type": "com.example.atcheck.elsewhere", "text": "typed wrong"}
-    expect_refused(put_raw(module_account, f"t{secrets.token_hex(4)}", record))
+    expect_refused(put_record(module_account, record, rkey=f"t{secrets.token_hex(4)}", collection=COLLECTION))
 
 
 @pytest.mark.requirement("LEX-VAL-14")
@@ -153,7 +151,7 @@ def test_a_record_is_never_stored_without_its_type(module_account: Account) -> N
     """Stored records always carry ``$type`` = their collection. Given none, a server may refuse the write or
     fill in the collection (the reference PDS does); it must not store a record without one."""
     rkey = f"t{secrets.token_hex(4)}"
-    resp = put_raw(module_account, rkey, {"text": "untyped"})
+    resp = put_record(module_account, {"text": "untyped"}, rkey=rkey, collection=COLLECTION)
     if resp.status >= 400:
         expect_refused(resp)
         return
@@ -176,14 +174,30 @@ def test_a_record_is_never_stored_without_its_type(module_account: Account) -> N
 @pytest.mark.parametrize("number", ["1.5", "-0.25", "2.5e-3"])
 def test_floats_are_refused(module_account: Account, number: str) -> None:
     """Floats are not in the data model. (Integer-valued ``1.0`` is tolerated by the official vectors.)"""
-    expect_refused(put_json_text(module_account, f'{{"$type": "{COLLECTION}", "n": {number}}}'))
+    expect_refused(
+        put_record_json(
+            module_account,
+            f'{{"$type": "{COLLECTION}", "n": {number}}}',
+            rkey=new_rkey("lit"),
+            collection=COLLECTION,
+            validate=False,
+        )
+    )
 
 
 @pytest.mark.requirement("DM-TYPE-03")
 @pytest.mark.needs("repo.write")
 @pytest.mark.parametrize("number", ["9223372036854775808", "-9223372036854775809"], ids=["2^63", "-2^63-1"])
 def test_integers_beyond_64_bits_are_refused(module_account: Account, number: str) -> None:
-    expect_refused(put_json_text(module_account, f'{{"$type": "{COLLECTION}", "n": {number}}}'))
+    expect_refused(
+        put_record_json(
+            module_account,
+            f'{{"$type": "{COLLECTION}", "n": {number}}}',
+            rkey=new_rkey("lit"),
+            collection=COLLECTION,
+            validate=False,
+        )
+    )
 
 
 _MALFORMED = {
@@ -204,14 +218,20 @@ def test_malformed_special_objects_are_refused_even_without_validation(
 ) -> None:
     """``$link``/``$bytes`` objects are data-model types, checked at any depth even with validate=false."""
     record = {"$type": COLLECTION, "outer": {"inner": [_MALFORMED[case]]}}
-    expect_refused(put_raw(module_account, f"m{secrets.token_hex(4)}", record, validate=False))
+    expect_refused(
+        put_record(
+            module_account, record, rkey=f"m{secrets.token_hex(4)}", collection=COLLECTION, validate=False
+        )
+    )
 
 
 @pytest.mark.requirement("DM-SIZE-01")
 @pytest.mark.needs("repo.write")
 def test_a_record_over_one_megabyte_is_refused(module_account: Account) -> None:
     record = {"$type": COLLECTION, "blob": "x" * 1_100_000}
-    expect_refused(put_raw(module_account, f"big{secrets.token_hex(4)}", record))
+    expect_refused(
+        put_record(module_account, record, rkey=f"big{secrets.token_hex(4)}", collection=COLLECTION)
+    )
 
 
 _BAD_NESTED_TYPES: dict[str, object] = {"null": None, "number": 123, "empty": ""}
@@ -223,4 +243,8 @@ _BAD_NESTED_TYPES: dict[str, object] = {"null": None, "number": 123, "empty": ""
 def test_a_present_type_must_be_a_non_empty_string(module_account: Account, case: str) -> None:
     """``$type`` anywhere in a record, when present, is a non-empty string (null, 123 and "" are invalid)."""
     record = {"$type": COLLECTION, "inner": {"$type": _BAD_NESTED_TYPES[case], "a": 1}}
-    expect_refused(put_raw(module_account, f"nt{secrets.token_hex(4)}", record, validate=False))
+    expect_refused(
+        put_record(
+            module_account, record, rkey=f"nt{secrets.token_hex(4)}", collection=COLLECTION, validate=False
+        )
+    )

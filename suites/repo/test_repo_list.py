@@ -12,11 +12,19 @@ from typing import Any
 
 import pytest
 
-from atcheck.accounts import Account
-from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_ok, expect_valid
-from atcheck.oracle.cid import cid_for_record
-from atcheck.schema.registry import lexicon_schema
-from atcheck.xrpc.client import ParamValue
+from atcheck.suite import (
+    Account,
+    ConformanceFailure,
+    ParamValue,
+    expect,
+    expect_equal,
+    expect_ok,
+    expect_valid,
+    lexicon_schema,
+    note,
+    write_record,
+)
+from atcheck.suite.oracle import cid_for_record
 
 COLLECTION = "com.example.atcheck.listed"
 #: Written in this order; sorted by key they are k00..k06.
@@ -24,24 +32,11 @@ RKEYS = ["k03", "k00", "k06", "k01", "k05", "k02", "k04"]
 PAGE_LIMITS = [1, 3, 7, 100]
 
 
-def listed_record(rkey: str) -> dict[str, Any]:
-    return {"$type": COLLECTION, "text": f"record {rkey}", "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
 @pytest.fixture(scope="module")
 def listed(module_account: Account) -> Account:
     """The module account with RKEYS written into COLLECTION (once per target)."""
     for rkey in RKEYS:
-        resp = module_account.client.procedure(
-            "com.atproto.repo.putRecord",
-            {
-                "repo": module_account.did,
-                "collection": COLLECTION,
-                "rkey": rkey,
-                "record": listed_record(rkey),
-            },
-        )
-        expect_ok(resp)
+        write_record(module_account, note(f"record {rkey}", COLLECTION), rkey=rkey)
     return module_account
 
 
@@ -113,5 +108,6 @@ def test_listed_cids_and_values_match_the_records(listed: Account) -> None:
     for record in all_pages(listed, 100, reverse=None):
         rkey = str(record.get("uri", "")).rsplit("/", 1)[-1]
         expect_equal(record.get("uri"), f"at://{listed.did}/{COLLECTION}/{rkey}", "a listed record's uri")
-        expect_equal(record.get("value"), listed_record(rkey), f"the listed value of {rkey}")
-        expect_equal(record.get("cid"), cid_for_record(listed_record(rkey)), f"the listed cid of {rkey}")
+        want = note(f"record {rkey}", COLLECTION)
+        expect_equal(record.get("value"), want, f"the listed value of {rkey}")
+        expect_equal(record.get("cid"), cid_for_record(want), f"the listed cid of {rkey}")

@@ -13,77 +13,36 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-from itertools import count
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from atcheck.accounts import Account
-from atcheck.checks import (
+from atcheck.suite import (
+    COLLECTION,
+    SUITE_SETTINGS,
+    Account,
     ConformanceFailure,
+    XrpcResponse,
     expect,
+    expect_absent,
     expect_equal,
     expect_error,
     expect_ok,
+    expect_stored,
     expect_valid,
+    latest_commit,
+    lexicon_schema,
+    new_rkey,
+    note,
+    read_record,
+    record_uri,
+    write_record,
 )
-from atcheck.oracle.cbor import from_json, to_json
-from atcheck.oracle.cid import cid_for_record
-from atcheck.oracle.errors import OracleError
-from atcheck.schema.registry import lexicon_schema
-from atcheck.syntax import is_valid_tid
-from atcheck.xrpc.client import XrpcResponse
+from atcheck.suite.oracle import OracleError, cid_for_record, from_json, is_valid_tid, to_json
 
-COLLECTION = "com.example.atcheck.record"
 OTHER_COLLECTION = "com.example.atcheck.other"
-SUITE = settings.get_profile("atcheck-suites")
-_serial = count()
-
-
-def note(text: str, collection: str = COLLECTION) -> dict[str, Any]:
-    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
-def new_rkey(prefix: str = "r") -> str:
-    return f"{prefix}{next(_serial)}{secrets.token_hex(3)}"
-
-
-def uri_of(account: Account, rkey: str, collection: str = COLLECTION) -> str:
-    return f"at://{account.did}/{collection}/{rkey}"
-
-
-def put(account: Account, rkey: str, record: dict[str, Any], collection: str = COLLECTION) -> dict[str, Any]:
-    resp = account.client.procedure(
-        "com.atproto.repo.putRecord",
-        {"repo": account.did, "collection": collection, "rkey": rkey, "record": record},
-    )
-    got = expect_ok(resp)
-    expect_valid(got, lexicon_schema("com.atproto.repo.putRecord", "output"), "the putRecord output", resp)
-    return got
-
-
-def get(account: Account, rkey: str, collection: str = COLLECTION) -> XrpcResponse:
-    return account.client.query(
-        "com.atproto.repo.getRecord", {"repo": account.did, "collection": collection, "rkey": rkey}
-    )
-
-
-def expect_stored(account: Account, rkey: str, record: dict[str, Any], collection: str = COLLECTION) -> None:
-    """getRecord returns exactly ``record``, at its URI, under the oracle's CID."""
-    resp = get(account, rkey, collection)
-    got = expect_ok(resp)
-    expect_valid(got, lexicon_schema("com.atproto.repo.getRecord", "output"), "the getRecord output", resp)
-    expect_equal(got.get("uri"), uri_of(account, rkey, collection), "getRecord's uri", resp)
-    expect_equal(got.get("value"), record, "the stored record value", resp)
-    expect_equal(got.get("cid"), cid_for_record(record), "getRecord's cid (DAG-CBOR CID of the record)", resp)
-
-
-def expect_absent(account: Account, rkey: str, collection: str = COLLECTION) -> dict[str, Any]:
-    """getRecord for a record that does not exist: RecordNotFound."""
-    return expect_error(get(account, rkey, collection), (400, 404), "RecordNotFound")
 
 
 # -- create / get / put / delete ------------------------------------------------------------------------
@@ -134,7 +93,7 @@ def test_generated_record_keys_are_increasing_tids(module_account: Account) -> N
 @pytest.mark.needs("repo.write", "repo.read")
 def test_get_record_accepts_handle_or_did(module_account: Account) -> None:
     rkey = new_rkey("atid")
-    put(module_account, rkey, note("by handle"))
+    write_record(module_account, note("by handle"), rkey=rkey)
     params = {"collection": COLLECTION, "rkey": rkey}
     by_did = expect_ok(
         module_account.client.query("com.atproto.repo.getRecord", {"repo": module_account.did, **params})
@@ -155,7 +114,7 @@ def test_write_by_handle_returns_a_did_uri(module_account: Account) -> None:
         {"repo": module_account.handle, "collection": COLLECTION, "rkey": rkey, "record": note("by handle")},
     )
     expect_equal(
-        expect_ok(resp).get("uri"), uri_of(module_account, rkey), "the record URI (DID authority)", resp
+        expect_ok(resp).get("uri"), record_uri(module_account, rkey), "the record URI (DID authority)", resp
     )
 
 
@@ -164,11 +123,11 @@ def test_write_by_handle_returns_a_did_uri(module_account: Account) -> None:
 def test_put_record_creates_then_updates(module_account: Account) -> None:
     rkey = new_rkey("put")
     first, second = note("first version"), note("second version")
-    got = put(module_account, rkey, first)
-    expect_equal(got.get("cid"), cid_for_record(first), "putRecord's cid for the created record")
+    written = write_record(module_account, first, rkey=rkey)
+    expect_equal(written.cid, cid_for_record(first), "putRecord's cid for the created record")
     expect_stored(module_account, rkey, first)
-    got = put(module_account, rkey, second)
-    expect_equal(got.get("cid"), cid_for_record(second), "putRecord's cid for the updated record")
+    written = write_record(module_account, second, rkey=rkey)
+    expect_equal(written.cid, cid_for_record(second), "putRecord's cid for the updated record")
     expect_stored(module_account, rkey, second)
 
 
@@ -176,7 +135,7 @@ def test_put_record_creates_then_updates(module_account: Account) -> None:
 @pytest.mark.needs("repo.write")
 def test_delete_record_answers_with_its_lexicon_output(module_account: Account) -> None:
     rkey = new_rkey("delout")
-    put(module_account, rkey, note("short-lived"))
+    write_record(module_account, note("short-lived"), rkey=rkey)
     resp = module_account.client.procedure(
         "com.atproto.repo.deleteRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
@@ -192,7 +151,7 @@ def test_deleted_record_is_gone_like_one_that_never_was(module_account: Account)
     """After deleteRecord (whatever it answered: its answer has its own test), getRecord finds nothing, and
     says so exactly as it does for a record that never existed."""
     rkey = new_rkey("del")
-    put(module_account, rkey, note("short-lived"))
+    write_record(module_account, note("short-lived"), rkey=rkey)
     module_account.client.procedure(
         "com.atproto.repo.deleteRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
@@ -208,8 +167,8 @@ def test_deleted_record_is_gone_like_one_that_never_was(module_account: Account)
 def test_record_keys_are_case_sensitive(module_account: Account) -> None:
     stem = new_rkey("case")
     lower, upper = note("lower"), note("upper")
-    put(module_account, stem + "abc", lower)
-    put(module_account, stem + "ABC", upper)
+    write_record(module_account, lower, rkey=stem + "abc")
+    write_record(module_account, upper, rkey=stem + "ABC")
     expect_stored(module_account, stem + "abc", lower)
     expect_stored(module_account, stem + "ABC", upper)
 
@@ -219,10 +178,10 @@ def test_record_keys_are_case_sensitive(module_account: Account) -> None:
 def test_same_rkey_in_two_collections(module_account: Account) -> None:
     rkey = new_rkey("two")
     a, b = note("in one"), note("in other", OTHER_COLLECTION)
-    put(module_account, rkey, a)
-    put(module_account, rkey, b, OTHER_COLLECTION)
+    write_record(module_account, a, rkey=rkey)
+    write_record(module_account, b, rkey=rkey, collection=OTHER_COLLECTION)
     expect_stored(module_account, rkey, a)
-    expect_stored(module_account, rkey, b, OTHER_COLLECTION)
+    expect_stored(module_account, rkey, b, collection=OTHER_COLLECTION)
 
 
 # -- applyWrites -------------------------------------------------------------------------------------------
@@ -232,8 +191,8 @@ def test_same_rkey_in_two_collections(module_account: Account) -> None:
 @pytest.mark.needs("repo.apply-writes", "repo.write", "repo.read")
 def test_apply_writes_creates_updates_and_deletes_in_one_call(module_account: Account) -> None:
     keep, drop, fresh = new_rkey("aw"), new_rkey("aw"), new_rkey("aw")
-    put(module_account, keep, note("before"))
-    put(module_account, drop, note("doomed"))
+    write_record(module_account, note("before"), rkey=keep)
+    write_record(module_account, note("doomed"), rkey=drop)
     created, updated = note("created by applyWrites"), note("updated by applyWrites")
     writes = [
         {
@@ -262,7 +221,9 @@ def test_apply_writes_creates_updates_and_deletes_in_one_call(module_account: Ac
         expect_equal(len(results), 3, "the number of applyWrites results", resp)
         expect_equal(results[0].get("cid"), cid_for_record(created), "the create result's cid", resp)
         expect_equal(results[1].get("cid"), cid_for_record(updated), "the update result's cid", resp)
-        expect_equal(results[0].get("uri"), uri_of(module_account, fresh), "the create result's uri", resp)
+        expect_equal(
+            results[0].get("uri"), record_uri(module_account, fresh), "the create result's uri", resp
+        )
     expect_stored(module_account, fresh, created)
     expect_stored(module_account, keep, updated)
     expect_absent(module_account, drop)
@@ -292,15 +253,15 @@ records = st.dictionaries(_keys, _values, max_size=6).map(lambda fields: {**fiel
 
 @pytest.mark.requirement("REPO-REC-01", "DM-TYPE-06", "DM-TYPE-04")
 @pytest.mark.needs("repo.write", "repo.read")
-@settings(SUITE, max_examples=8)
+@SUITE_SETTINGS
 @given(record=records)
 def test_any_data_model_record_round_trips_with_the_oracle_cid(
     module_account: Account, record: dict[str, Any]
 ) -> None:
     """putRecord then getRecord gives back the same value (nulls, empty containers, unicode kept) and CID."""
     rkey = new_rkey("pbt")
-    got = put(module_account, rkey, record)
-    expect_equal(got.get("cid"), cid_for_record(record), "putRecord's cid (DAG-CBOR CID of the record)")
+    written = write_record(module_account, record, rkey=rkey)
+    expect_equal(written.cid, cid_for_record(record), "putRecord's cid (DAG-CBOR CID of the record)")
     expect_stored(module_account, rkey, record)
 
 
@@ -336,16 +297,16 @@ def normalised(value: Any, what: str, resp: XrpcResponse | None = None) -> Any:
 
 @pytest.mark.requirement("DM-JSON-02", "DM-JSON-04", "REPO-REC-01")
 @pytest.mark.needs("repo.write", "repo.read")
-@settings(SUITE, max_examples=8)
+@SUITE_SETTINGS
 @given(record=special_records)
 def test_bytes_and_links_round_trip_with_the_oracle_cid(
     module_account: Account, record: dict[str, Any]
 ) -> None:
     """``$bytes`` (padded or not) and ``$link`` hash as CBOR bytes and tag-42 links, and come back equal."""
     rkey = new_rkey("special")
-    got = put(module_account, rkey, record)
-    expect_equal(got.get("cid"), cid_for_record(record), "putRecord's cid (bytes and links as CBOR types)")
-    resp = get(module_account, rkey)
+    written = write_record(module_account, record, rkey=rkey)
+    expect_equal(written.cid, cid_for_record(record), "putRecord's cid (bytes and links as CBOR types)")
+    resp = read_record(module_account, rkey)
     stored = expect_ok(resp)
     expect_equal(stored.get("cid"), cid_for_record(record), "getRecord's cid", resp)
     expect_equal(
@@ -363,8 +324,8 @@ def test_any_non_empty_string_is_a_map_key(module_account: Account, key: str) ->
     """Map keys are any non-empty strings: names that mean something to a JavaScript runtime are data too."""
     record = {"$type": COLLECTION, key: 1, "nested": {key: "x"}}
     rkey = new_rkey("key")
-    got = put(module_account, rkey, record)
-    expect_equal(got.get("cid"), cid_for_record(record), f"putRecord's cid for a record with key {key!r}")
+    written = write_record(module_account, record, rkey=rkey)
+    expect_equal(written.cid, cid_for_record(record), f"putRecord's cid for a record with key {key!r}")
     expect_stored(module_account, rkey, record)
 
 
@@ -390,19 +351,11 @@ def test_json_key_order_and_whitespace_do_not_change_the_cid(module_account: Acc
 # -- swaps: compare-and-swap on commit and record --------------------------------------------------------
 
 
-def latest_commit(account: Account) -> str:
-    resp = account.client.query("com.atproto.sync.getLatestCommit", {"did": account.did})
-    cid = expect_ok(resp).get("cid")
-    if not isinstance(cid, str):
-        raise ConformanceFailure("a commit cid string from getLatestCommit", cid, resp)
-    return cid
-
-
 @pytest.mark.requirement("REPO-SWAP-01", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.write", "repo.read", "sync.latest-commit")
 def test_create_with_a_stale_swap_commit_is_invalid_swap(module_account: Account) -> None:
-    stale = latest_commit(module_account)
-    put(module_account, new_rkey("move"), note("moves the head on"))
+    stale = latest_commit(module_account.client, module_account.did).cid
+    write_record(module_account, note("moves the head on"), rkey=new_rkey("move"))
     rkey = new_rkey("swapc")
     resp = module_account.client.procedure(
         "com.atproto.repo.createRecord",
@@ -430,7 +383,7 @@ def test_create_with_the_current_swap_commit_succeeds(module_account: Account) -
             "collection": COLLECTION,
             "rkey": rkey,
             "record": record,
-            "swapCommit": latest_commit(module_account),
+            "swapCommit": latest_commit(module_account.client, module_account.did).cid,
         },
     )
     expect_ok(resp)
@@ -442,7 +395,7 @@ def test_create_with_the_current_swap_commit_succeeds(module_account: Account) -
 def test_put_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
     rkey = new_rkey("swapr")
     current = note("current")
-    put(module_account, rkey, current)
+    write_record(module_account, current, rkey=rkey)
     wrong = cid_for_record(note("not what is stored"))
     resp = module_account.client.procedure(
         "com.atproto.repo.putRecord",
@@ -463,7 +416,7 @@ def test_put_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -
 def test_put_with_the_current_swap_record_succeeds(module_account: Account) -> None:
     rkey = new_rkey("swaprok")
     current, replacement = note("current"), note("replacement")
-    put(module_account, rkey, current)
+    write_record(module_account, current, rkey=rkey)
     resp = module_account.client.procedure(
         "com.atproto.repo.putRecord",
         {
@@ -483,7 +436,7 @@ def test_put_with_the_current_swap_record_succeeds(module_account: Account) -> N
 def test_delete_with_a_wrong_swap_record_is_invalid_swap(module_account: Account) -> None:
     rkey = new_rkey("swapd")
     current = note("survives")
-    put(module_account, rkey, current)
+    write_record(module_account, current, rkey=rkey)
     resp = module_account.client.procedure(
         "com.atproto.repo.deleteRecord",
         {
@@ -500,8 +453,8 @@ def test_delete_with_a_wrong_swap_record_is_invalid_swap(module_account: Account
 @pytest.mark.requirement("REPO-SWAP-01", "REPO-WRITE-01", "XRPC-ERR-02", "XRPC-ERR-03")
 @pytest.mark.needs("repo.swap", "repo.apply-writes", "repo.read", "sync.latest-commit")
 def test_apply_writes_with_a_stale_swap_commit_applies_nothing(module_account: Account) -> None:
-    stale = latest_commit(module_account)
-    put(module_account, new_rkey("move"), note("moves the head on"))
+    stale = latest_commit(module_account.client, module_account.did).cid
+    write_record(module_account, note("moves the head on"), rkey=new_rkey("move"))
     rkey = new_rkey("swapaw")
     writes = [
         {

@@ -7,40 +7,28 @@ silent rewriting of a string, a dropped ``null`` or a re-serialised datetime sho
 
 from __future__ import annotations
 
-import secrets
 import time
 import unicodedata
 from typing import Any
 
 import pytest
 
-from atcheck.accounts import Account
-from atcheck.checks import expect, expect_equal, expect_error, expect_ok
-from atcheck.oracle.cid import cid_for_record
-from atcheck.syntax import decode_tid, encode_tid, is_valid_tid
+from atcheck.suite import (
+    Account,
+    expect,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    new_tid,
+    read_record,
+    write_record,
+)
+from atcheck.suite.oracle import cid_for_record, decode_tid, is_valid_tid
 
 COLLECTION = "com.example.atcheck.values"
 #: A Lexicon every PDS knows (app.bsky.feed.post: text and createdAt required), for "known schema" cases.
 POST = "app.bsky.feed.post"
 TID_CLOCK_SLACK_S = 300
-
-
-def fresh_tid() -> str:
-    """A new TID record key (``app.bsky.feed.post`` requires TID keys; any collection accepts them)."""
-    return encode_tid(time.time_ns() // 1000, secrets.randbelow(1024))
-
-
-def put(
-    account: Account, collection: str, record: dict[str, Any], **extra: Any
-) -> tuple[str, dict[str, Any]]:
-    rkey = fresh_tid()
-    body = {"repo": account.did, "collection": collection, "rkey": rkey, "record": record, **extra}
-    return rkey, expect_ok(account.client.procedure("com.atproto.repo.putRecord", body))
-
-
-def stored(account: Account, collection: str, rkey: str) -> dict[str, Any]:
-    params = {"repo": account.did, "collection": collection, "rkey": rkey}
-    return expect_ok(account.client.query("com.atproto.repo.getRecord", params))
 
 
 @pytest.mark.requirement("DM-TYPE-04")
@@ -52,8 +40,8 @@ def test_strings_are_not_unicode_normalised(module_account: Account) -> None:
     cids = []
     for text in variants:
         record = {"$type": COLLECTION, "text": text}
-        rkey, _ = put(module_account, COLLECTION, record)
-        got = stored(module_account, COLLECTION, rkey)
+        rkey = write_record(module_account, record, rkey=new_tid(), collection=COLLECTION).rkey
+        got = expect_ok(read_record(module_account, rkey, collection=COLLECTION))
         expect_equal(got.get("value"), record, f"the stored record ({text!a} kept as sent)")
         expect_equal(got.get("cid"), cid_for_record(record), f"the CID of {text!a}")
         cids.append(got.get("cid"))
@@ -73,8 +61,8 @@ def test_null_absent_and_empty_values_stay_distinct(module_account: Account) -> 
     }
     cids: dict[str, object] = {}
     for name, record in variants.items():
-        rkey, _ = put(module_account, COLLECTION, record)
-        got = stored(module_account, COLLECTION, rkey)
+        rkey = write_record(module_account, record, rkey=new_tid(), collection=COLLECTION).rkey
+        got = expect_ok(read_record(module_account, rkey, collection=COLLECTION))
         expect_equal(got.get("value"), record, f"the stored record for the {name} case")
         expect_equal(got.get("cid"), cid_for_record(record), f"the CID for the {name} case")
         cids[name] = got.get("cid")
@@ -87,8 +75,8 @@ def test_null_absent_and_empty_values_stay_distinct(module_account: Account) -> 
 def test_datetimes_keep_their_spelling(module_account: Account, created_at: str) -> None:
     """A datetime in a known Lexicon comes back exactly as written (precision, zeros and offset kept)."""
     record = {"$type": POST, "text": "datetime", "createdAt": created_at}
-    rkey, _ = put(module_account, POST, record)
-    got = stored(module_account, POST, rkey)
+    rkey = write_record(module_account, record, rkey=new_tid(), collection=POST).rkey
+    got = expect_ok(read_record(module_account, rkey, collection=POST))
     value = got.get("value")
     expect_equal(
         value.get("createdAt") if isinstance(value, dict) else value, created_at, "createdAt as stored"
@@ -109,7 +97,7 @@ def test_optimistic_validation_accepts_and_reports(
     """With ``validate`` unset, a record of an unknown Lexicon is accepted; ``validationStatus``, when given,
     says ``unknown`` for it and ``valid`` for a record that passed a known Lexicon."""
     record = {"$type": collection, "text": "optimistic", "createdAt": "2026-01-01T00:00:00.000Z"}
-    _, got = put(module_account, collection, record)
+    got = write_record(module_account, record, rkey=new_tid(), collection=collection).body
     if "validationStatus" in got:
         expect_equal(got["validationStatus"], status, f"validationStatus for a {collection} record")
 

@@ -14,11 +14,21 @@ from typing import Any
 
 import pytest
 
-from atcheck.accounts import Account, fresh_handle
-from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_error, expect_ok, expect_valid
-from atcheck.schema.registry import lexicon_schema
-from atcheck.suite import TargetUnderTest
-from atcheck.xrpc.client import XrpcClient, XrpcResponse
+from atcheck.suite import (
+    Account,
+    ConformanceFailure,
+    TargetUnderTest,
+    XrpcClient,
+    XrpcResponse,
+    expect,
+    expect_absent,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    expect_valid,
+    fresh_handle,
+    lexicon_schema,
+)
 
 
 def valid_output(resp: XrpcResponse, nsid: str) -> dict[str, Any]:
@@ -266,9 +276,7 @@ def test_a_refresh_token_cannot_write(pds: XrpcClient, module_account: Account) 
         pds.with_token(module_account.refresh_jwt).procedure("com.atproto.repo.createRecord", body),
         (400, 401),
     )
-    params = {"repo": module_account.did, "collection": collection, "rkey": rkey}
-    resp = module_account.client.query("com.atproto.repo.getRecord", params)
-    expect(resp.status != 200, "no record written with the refresh token", resp.text[:200], resp)
+    expect_absent(module_account, rkey, collection=collection)
 
 
 @pytest.mark.requirement("XRPC-AUTH-03")

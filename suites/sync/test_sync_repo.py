@@ -10,17 +10,19 @@ getLatestCommit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from atcheck.accounts import Account
-from atcheck.checks import (
+from atcheck.suite import (
+    Account,
     ConformanceFailure,
+    XrpcClient,
+    XrpcResponse,
+    delete_record,
     expect,
     expect_content_type,
     expect_equal,
@@ -28,16 +30,25 @@ from atcheck.checks import (
     expect_ok,
     expect_status,
     expect_valid,
+    latest_commit,
+    lexicon_schema,
+    note,
+    oracle_verdict,
+    read_record,
+    write_record,
 )
-from atcheck.oracle.car import read_car
-from atcheck.oracle.cid import cid_for_record, parse_cid
-from atcheck.oracle.crypto import PublicKey
-from atcheck.oracle.errors import OracleError
-from atcheck.oracle.mst import build_mst
-from atcheck.oracle.repo import VerifiedRepo, verify_record_proof, verify_repo_car
-from atcheck.schema.registry import lexicon_schema
-from atcheck.syntax import decode_tid, is_valid_tid
-from atcheck.xrpc.client import XrpcClient, XrpcResponse
+from atcheck.suite.oracle import (
+    PublicKey,
+    VerifiedRepo,
+    build_mst,
+    cid_for_record,
+    decode_tid,
+    is_valid_tid,
+    parse_cid,
+    read_car,
+    verify_record_proof,
+    verify_repo_car,
+)
 
 COLLECTION = "com.example.atcheck.synced"
 #: Later writes (revs, diffs) go here, so COLLECTION keeps exactly what the ``written`` fixture wrote. Record
@@ -52,19 +63,6 @@ SigningKey = Callable[[str], PublicKey]
 REV_CLOCK_SLACK_S = 300
 
 
-@contextmanager
-def oracle_verdict(what: str, resp: XrpcResponse) -> Iterator[None]:
-    """An oracle finding about what the server sent is a conformance failure naming that request."""
-    try:
-        yield
-    except OracleError as exc:
-        raise ConformanceFailure(what, str(exc), resp) from None
-
-
-def record(text: str, collection: str = COLLECTION) -> dict[str, Any]:
-    return {"$type": collection, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
 @dataclass
 class Written:
     """The module account and what this module wrote into its repo."""
@@ -75,11 +73,6 @@ class Written:
     delete_took_effect: bool
 
 
-def _put(account: Account, rkey: str, value: dict[str, Any]) -> None:
-    body = {"repo": account.did, "collection": value["$type"], "rkey": rkey, "record": value}
-    expect_ok(account.client.procedure("com.atproto.repo.putRecord", body))
-
-
 @pytest.fixture(scope="module")
 def written(module_account: Account) -> Written:
     """Creates records, updates one and deletes another: every kind of write ends up in the export.
@@ -87,16 +80,15 @@ def written(module_account: Account) -> Written:
     deleteRecord's own answer is judged by the repo suite; here only its effect counts, so that one broken
     response does not hide every sync check.
     """
-    records = {f"{COLLECTION}/s{i}": record(f"record {i}") for i in range(5)}
-    records.update({f"{BULK}/b{i:02d}": record(f"bulk {i}", BULK) for i in range(BULK_COUNT)})
+    records = {f"{COLLECTION}/s{i}": note(f"record {i}", COLLECTION) for i in range(5)}
+    records.update({f"{BULK}/b{i:02d}": note(f"bulk {i}", BULK) for i in range(BULK_COUNT)})
     for path, value in records.items():
-        _put(module_account, path.rsplit("/", 1)[1], value)
-    records[f"{COLLECTION}/s1"] = record("record 1, updated")
-    _put(module_account, "s1", records[f"{COLLECTION}/s1"])
+        write_record(module_account, value, rkey=path.rsplit("/", 1)[1])
+    records[f"{COLLECTION}/s1"] = note("record 1, updated", COLLECTION)
+    write_record(module_account, records[f"{COLLECTION}/s1"], rkey="s1")
     deleted = "s4"
-    where = {"repo": module_account.did, "collection": COLLECTION, "rkey": deleted}
-    module_account.client.procedure("com.atproto.repo.deleteRecord", where)
-    gone = module_account.client.query("com.atproto.repo.getRecord", where).status != 200
+    delete_record(module_account, deleted, collection=COLLECTION)
+    gone = read_record(module_account, deleted, collection=COLLECTION).status != 200
     if gone:
         del records[f"{COLLECTION}/{deleted}"]
     return Written(module_account, records, deleted, gone)
@@ -117,15 +109,6 @@ def verified_export(
     resp = get_repo(pds, did)
     with oracle_verdict("a repository export that passes every oracle check", resp):
         return verify_repo_car(resp.content, did=did, signing_key=signing_key(did)), resp
-
-
-def latest_commit(pds: XrpcClient, did: str) -> tuple[dict[str, Any], XrpcResponse]:
-    resp = pds.query("com.atproto.sync.getLatestCommit", {"did": did})
-    got = expect_ok(resp)
-    expect_valid(
-        got, lexicon_schema("com.atproto.sync.getLatestCommit", "output"), "getLatestCommit output", resp
-    )
-    return got, resp
 
 
 # -- getRepo -----------------------------------------------------------------------------------------------
@@ -207,12 +190,13 @@ def test_latest_commit_agrees_with_the_export(
     pds: XrpcClient, written: Written, signing_key: SigningKey
 ) -> None:
     """getLatestCommit's cid is the export's roots[0] (the signed commit's CID); its rev is the commit's."""
-    latest, resp = latest_commit(pds, written.account.did)
+    latest = latest_commit(pds, written.account.did)
+    resp = latest.response
     with oracle_verdict("a blessed CID (v1, dag-cbor, sha-256, base32)", resp):
-        parse_cid(latest["cid"], blessed=True)
+        parse_cid(latest.cid, blessed=True)
     verified, _ = verified_export(pds, written, signing_key)
-    expect_equal(latest["cid"], str(verified.commit.cid), "getLatestCommit's cid (the export's commit)", resp)
-    expect_equal(latest["rev"], verified.commit.rev, "getLatestCommit's rev (the export's commit rev)", resp)
+    expect_equal(latest.cid, str(verified.commit.cid), "getLatestCommit's cid (the export's commit)", resp)
+    expect_equal(latest.rev, verified.commit.rev, "getLatestCommit's rev (the export's commit rev)", resp)
 
 
 @pytest.mark.requirement("REPO-COMMIT-04", "SYN-TID-01")
@@ -221,28 +205,30 @@ def test_rev_is_a_tid_that_increases_with_every_write(pds: XrpcClient, written: 
     did = written.account.did
     revs: list[str] = []
     for i in range(3):
-        _put(written.account, f"rev{i}", record(f"rev step {i}", CHURN))
-        latest, resp = latest_commit(pds, did)
-        expect(is_valid_tid(latest["rev"]), "a rev that is a TID", latest["rev"], resp)
+        write_record(written.account, note(f"rev step {i}", CHURN), rkey=f"rev{i}")
+        latest = latest_commit(pds, did)
+        resp = latest.response
+        expect(is_valid_tid(latest.rev), "a rev that is a TID", latest.rev, resp)
         if revs:
             expect(
-                latest["rev"] > revs[-1],
+                latest.rev > revs[-1],
                 f"a rev after {revs[-1]} once another write is done",
-                latest["rev"],
+                latest.rev,
                 resp,
             )
-        revs.append(latest["rev"])
+        revs.append(latest.rev)
 
 
 @pytest.mark.requirement("REPO-COMMIT-05")
 @pytest.mark.needs("sync.latest-commit", "repo.write")
 def test_rev_follows_the_wall_clock(pds: XrpcClient, written: Written) -> None:
-    _put(written.account, "clock", record("now", CHURN))
-    latest, resp = latest_commit(pds, written.account.did)
-    micros, _clock_id = decode_tid(latest["rev"])
+    write_record(written.account, note("now", CHURN), rkey="clock")
+    latest = latest_commit(pds, written.account.did)
+    resp = latest.response
+    micros, _clock_id = decode_tid(latest.rev)
     drift = abs(micros / 1e6 - time.time())
     when = datetime.fromtimestamp(micros / 1e6, tz=UTC).isoformat(timespec="seconds")
-    got = f"rev {latest['rev']} = {when}, {drift:.0f} s off"
+    got = f"rev {latest.rev} = {when}, {drift:.0f} s off"
     expect(drift <= REV_CLOCK_SLACK_S, f"a rev within {REV_CLOCK_SLACK_S} s of now", got, resp)
 
 
@@ -252,16 +238,16 @@ def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
     pds: XrpcClient, written: Written
 ) -> None:
     did = written.account.did
-    before, _ = latest_commit(pds, did)
-    value = record(f"after {before['rev']}", CHURN)
-    _put(written.account, "since", value)
-    latest, _ = latest_commit(pds, did)
-    resp = pds.query("com.atproto.sync.getRepo", {"did": did, "since": before["rev"]})
+    before = latest_commit(pds, did)
+    value = note(f"after {before.rev}", CHURN)
+    write_record(written.account, value, rkey="since")
+    latest = latest_commit(pds, did)
+    resp = pds.query("com.atproto.sync.getRepo", {"did": did, "since": before.rev})
     expect_status(resp, 200)
     with oracle_verdict("a CAR v1 file whose blocks hash to their CIDs", resp):
         car = read_car(resp.content)
     expect_equal(
-        [str(c) for c in car.roots[:1]], [latest["cid"]], "the diff CAR's root (the current commit)", resp
+        [str(c) for c in car.roots[:1]], [latest.cid], "the diff CAR's root (the current commit)", resp
     )
     expect(
         car.roots[0] in car.blocks,
@@ -325,7 +311,7 @@ LIST_REPOS_LIMIT = 5
 def test_list_repos_reports_each_repo_once_with_its_current_head(pds: XrpcClient, written: Written) -> None:
     """Paging listRepos to the end lists every hosted repo once; ours shows the head getLatestCommit gives."""
     did = written.account.did
-    latest, _ = latest_commit(pds, did)
+    latest = latest_commit(pds, did)
     schema = lexicon_schema("com.atproto.sync.listRepos", "output")
     seen: list[str] = []
     ours: dict[str, Any] | None = None
@@ -356,8 +342,8 @@ def test_list_repos_reports_each_repo_once_with_its_current_head(pds: XrpcClient
     expect(not duplicates, "each repo listed once across pages", duplicates)
     if ours is None:
         raise ConformanceFailure(f"{did} among the listed repos", f"{len(seen)} other repos")
-    expect_equal(ours["head"], latest["cid"], f"listRepos' head for {did} (getLatestCommit's cid)")
-    expect_equal(ours["rev"], latest["rev"], f"listRepos' rev for {did} (getLatestCommit's rev)")
+    expect_equal(ours["head"], latest.cid, f"listRepos' head for {did} (getLatestCommit's cid)")
+    expect_equal(ours["rev"], latest.rev, f"listRepos' rev for {did} (getLatestCommit's rev)")
     expect(ours.get("active", True) is True, "an active repo not listed as inactive", ours)
 
 
@@ -366,7 +352,7 @@ def test_list_repos_reports_each_repo_once_with_its_current_head(pds: XrpcClient
 def test_repo_status_of_an_active_account(pds: XrpcClient, written: Written) -> None:
     """getRepoStatus: ``{did, active: true}`` and the current ``rev`` (given only for active repos)."""
     did = written.account.did
-    latest, _ = latest_commit(pds, did)
+    latest = latest_commit(pds, did)
     resp = pds.query("com.atproto.sync.getRepoStatus", {"did": did})
     got = expect_ok(resp)
     expect_valid(
@@ -376,7 +362,7 @@ def test_repo_status_of_an_active_account(pds: XrpcClient, written: Written) -> 
     expect_equal(got["active"], True, "getRepoStatus' active flag", resp)
     expect("status" not in got, "no status for an active account", got.get("status"), resp)
     if "rev" in got:
-        expect_equal(got["rev"], latest["rev"], "getRepoStatus' rev (getLatestCommit's rev)", resp)
+        expect_equal(got["rev"], latest.rev, "getRepoStatus' rev (getLatestCommit's rev)", resp)
 
 
 # -- errors ------------------------------------------------------------------------------------------------

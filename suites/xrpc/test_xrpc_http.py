@@ -15,9 +15,20 @@ from typing import Any
 
 import pytest
 
-from atcheck.accounts import Account
-from atcheck.checks import expect, expect_content_type, expect_error, expect_ok
-from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
+from atcheck.suite import (
+    Account,
+    ParamValue,
+    XrpcClient,
+    XrpcResponse,
+    expect,
+    expect_absent,
+    expect_content_type,
+    expect_error,
+    expect_ok,
+    new_rkey,
+    note,
+    read_record,
+)
 
 UNKNOWN_NSID = "com.example.atcheck.doesNotExist"
 COLLECTION = "com.example.atcheck.xrpc"
@@ -42,23 +53,6 @@ def expect_envelope(
         resp,
     )
     return body
-
-
-def note(text: str) -> dict[str, Any]:
-    return {"$type": COLLECTION, "text": text, "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
-def expect_no_record(account: Account, rkey: str) -> None:
-    """A rejected write must not have been processed: the record it named does not exist."""
-    resp = account.client.query(
-        "com.atproto.repo.getRecord", {"repo": account.did, "collection": COLLECTION, "rkey": rkey}
-    )
-    expect(
-        resp.status != 200,
-        "the rejected write to have stored nothing (getRecord finds no record)",
-        resp.text,
-        resp,
-    )
 
 
 # -- unknown methods ---------------------------------------------------------------------------------------
@@ -116,7 +110,7 @@ def test_get_to_a_procedure_is_refused(module_account: Account) -> None:
         params={"repo": module_account.did, "collection": COLLECTION, "rkey": rkey},
     )
     expect_error(resp, (400, 404, 405))
-    expect_no_record(module_account, rkey)
+    expect_absent(module_account, rkey, collection=COLLECTION)
 
 
 # -- content types -----------------------------------------------------------------------------------------
@@ -139,13 +133,13 @@ def test_body_with_the_wrong_content_type_is_refused(module_account: Account, co
         "repo": module_account.did,
         "collection": COLLECTION,
         "rkey": rkey,
-        "record": note("content type"),
+        "record": note("content type", COLLECTION),
     }
     resp = module_account.client.procedure(
         "com.atproto.repo.createRecord", data=json.dumps(body).encode(), content_type=content_type
     )
     expect_error(resp, (400, 415))
-    expect_no_record(module_account, rkey)
+    expect_absent(module_account, rkey, collection=COLLECTION)
 
 
 @pytest.mark.requirement("XRPC-ERR-03")
@@ -168,7 +162,7 @@ def test_input_missing_a_required_field_is_400_invalid_request(module_account: A
         "com.atproto.repo.createRecord", {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey}
     )
     expect_error(resp, 400, "InvalidRequest")
-    expect_no_record(module_account, rkey)
+    expect_absent(module_account, rkey, collection=COLLECTION)
 
 
 # -- authentication ----------------------------------------------------------------------------------------
@@ -179,17 +173,22 @@ def test_input_missing_a_required_field_is_400_invalid_request(module_account: A
 def test_write_without_credentials_is_401(pds: XrpcClient, module_account: Account) -> None:
     """An endpoint that needs auth, called with none: 401 ("Authentication is required for this endpoint")."""
     rkey = f"na{secrets.token_hex(4)}"
-    body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("no auth")}
+    body = {
+        "repo": module_account.did,
+        "collection": COLLECTION,
+        "rkey": rkey,
+        "record": note("no auth", COLLECTION),
+    }
     resp = pds.procedure("com.atproto.repo.createRecord", body)
     expect_error(resp, 401)
-    expect_no_record(module_account, rkey)
+    expect_absent(module_account, rkey, collection=COLLECTION)
 
 
 @pytest.mark.requirement("XRPC-ERR-05")
 @pytest.mark.needs("xrpc.errors", "repo.write")
 def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) -> None:
     """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header"."""
-    body = {"repo": module_account.did, "collection": COLLECTION, "record": note("no auth")}
+    body = {"repo": module_account.did, "collection": COLLECTION, "record": note("no auth", COLLECTION)}
     resp = pds.procedure("com.atproto.repo.createRecord", body)
     expect_error(resp, 401)
     expect(
@@ -218,10 +217,15 @@ def test_write_with_an_invalid_token_is_refused(pds: XrpcClient, module_account:
     which of the two a present-but-invalid token is, so both pass.
     """
     rkey = f"bt{secrets.token_hex(4)}"
-    body = {"repo": module_account.did, "collection": COLLECTION, "rkey": rkey, "record": note("bad token")}
+    body = {
+        "repo": module_account.did,
+        "collection": COLLECTION,
+        "rkey": rkey,
+        "record": note("bad token", COLLECTION),
+    }
     resp = pds.with_token(token).procedure("com.atproto.repo.createRecord", body)
     expect_error(resp, (400, 401))
-    expect_no_record(module_account, rkey)
+    expect_absent(module_account, rkey, collection=COLLECTION)
 
 
 @pytest.mark.requirement("XRPC-ERR-03")
@@ -260,7 +264,7 @@ def test_params_violating_the_lexicon_are_400_invalid_request(module_account: Ac
 
 def _error_request(case: str, pds: XrpcClient, account: Account) -> XrpcResponse:
     """One request per kind of error path; each must fail on any conformant server."""
-    record = {"repo": account.did, "collection": COLLECTION, "record": note("envelope")}
+    record = {"repo": account.did, "collection": COLLECTION, "record": note("envelope", COLLECTION)}
     if case == "unknown-method":
         return pds.query(UNKNOWN_NSID)
     if case == "invalid-params":
@@ -276,8 +280,7 @@ def _error_request(case: str, pds: XrpcClient, account: Account) -> XrpcResponse
             "com.atproto.repo.createRecord", data=b'{"repo": ', content_type="application/json"
         )
     if case == "record-not-found":
-        params = {"repo": account.did, "collection": COLLECTION, "rkey": f"none{secrets.token_hex(4)}"}
-        return account.client.query("com.atproto.repo.getRecord", params)
+        return read_record(account, new_rkey("none"), collection=COLLECTION)
     raise ValueError(case)
 
 

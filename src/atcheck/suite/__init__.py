@@ -1,11 +1,99 @@
 """What conformance suites import: the one layer between a suite test and the harness.
 
-A suite module imports from here (plus pytest and hypothesis) and nothing else of atcheck, so the harness
-can change beneath the suites without touching them.
+A suite module imports from this package (plus pytest and hypothesis) and nothing else of atcheck, so the
+harness can change beneath the suites without touching them, and every suite writes a record, reads a commit
+or resolves a key the same way. A test reads as what it checks::
+
+    from atcheck.suite import Account, expect_equal, note, read_record, write_record
+
+    @pytest.mark.requirement("REPO-REC-01")
+    @pytest.mark.needs("repo.write", "repo.read")
+    def test_a_put_record_reads_back(module_account: Account) -> None:
+        written = write_record(module_account, note("hi"), rkey="k1")
+        got = expect_ok(read_record(module_account, "k1"))
+        expect_equal(got["cid"], written.cid, "getRecord's cid")
+
+- :mod:`atcheck.suite.records`: record values and keys; write (checked), put, read, delete (raw).
+- :mod:`atcheck.suite.commits`: the latest commit of a repo.
+- :mod:`atcheck.suite.identity`: the DID document at the PLC and its ``#atproto`` key.
+- :mod:`atcheck.suite.oracle`: atcheck's independent checks (CID, CAR, MST, repos, keys, identifiers).
+- :func:`oracle_verdict`: an oracle finding inside it becomes a conformance failure naming the request.
+- :data:`SUITE_SETTINGS`: the Hypothesis settings of property-based suites.
+- The checks (``expect_ok``, ``expect_error``...) of :mod:`atcheck.checks`, accounts, and XRPC clients.
 """
 
 from __future__ import annotations
 
+from atcheck.accounts import Account, fresh_handle
+from atcheck.checks import (
+    ConformanceFailure,
+    expect,
+    expect_content_type,
+    expect_equal,
+    expect_error,
+    expect_ok,
+    expect_status,
+    expect_valid,
+)
+from atcheck.schema.registry import lexicon_schema
+from atcheck.suite.commits import LatestCommit, latest_commit
+from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry
+from atcheck.suite.properties import SUITE_SETTINGS
+from atcheck.suite.records import (
+    COLLECTION,
+    WrittenRecord,
+    delete_record,
+    expect_absent,
+    expect_stored,
+    new_rkey,
+    new_tid,
+    note,
+    put_record,
+    put_record_json,
+    read_record,
+    record_uri,
+    write_record,
+)
 from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.verdicts import oracle_verdict
+from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
 
-__all__ = ["TargetDidNotStart", "TargetUnderTest"]
+__all__ = [
+    "COLLECTION",
+    "DID_DOC_TYPES",
+    "SUITE_SETTINGS",
+    "Account",
+    "ConformanceFailure",
+    "LatestCommit",
+    "ParamValue",
+    "TargetDidNotStart",
+    "TargetUnderTest",
+    "WrittenRecord",
+    "XrpcClient",
+    "XrpcResponse",
+    "atproto_key",
+    "delete_record",
+    "did_document",
+    "document_entry",
+    "expect",
+    "expect_absent",
+    "expect_content_type",
+    "expect_equal",
+    "expect_error",
+    "expect_ok",
+    "expect_status",
+    "expect_stored",
+    "expect_valid",
+    "fresh_handle",
+    "latest_commit",
+    "lexicon_schema",
+    "new_rkey",
+    "new_tid",
+    "note",
+    "oracle_verdict",
+    "put_record",
+    "put_record_json",
+    "read_record",
+    "record_uri",
+    "write_record",
+]

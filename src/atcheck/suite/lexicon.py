@@ -1,0 +1,105 @@
+"""Records generated from the Lexicons, and how the Lexicon property suite writes and judges them.
+
+``suites/lexicon`` draws records from these strategies and sends them with ``validate: true``:
+
+- a **valid** record (:func:`valid_records`, from :func:`atcheck.schema.generate.from_lexicon`) must be
+  accepted and stored unchanged under the CID atcheck's oracle computes;
+- an **invalid** record (:func:`invalid_records`, exactly one constraint broken) must be refused with a 400,
+  and nothing written: :func:`repo_state` is the same before and after. When a reference validator is known
+  not to check that constraint (:mod:`atcheck.schema.disagreements`), :func:`refusal_expected` says so and
+  quotes the deciding spec sentence, so a baseline can tell a known leniency from a new failure.
+
+Records holding blobs are left out: a blob must be uploaded before a record can refer to it, which is the
+blob suite's business, not the Lexicon's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Any
+
+from hypothesis import strategies as st
+
+from atcheck.accounts import Account
+from atcheck.checks import expect_ok
+from atcheck.schema.disagreements import classify
+from atcheck.schema.generate import Mutation, from_lexicon, invalid_from_lexicon
+from atcheck.schema.sources import LexiconSet, default_lexicons
+from atcheck.suite.commits import latest_commit
+from atcheck.xrpc.client import XrpcResponse
+
+RECORD_TYPES = (
+    "app.bsky.feed.post",
+    "app.bsky.feed.like",
+    "app.bsky.feed.repost",
+    "app.bsky.graph.follow",
+    "app.bsky.graph.block",
+    "app.bsky.actor.profile",
+)
+
+
+@cache
+def _lexicons() -> LexiconSet:
+    return default_lexicons()
+
+
+def has_blob(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get("$type") == "blob" or any(has_blob(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_blob(v) for v in value)
+    return False
+
+
+def rkey_for(nsid: str) -> str | None:
+    """An rkey the Lexicon's key type allows (None: let the server pick a TID)."""
+    key = _lexicons().get(nsid).defs["main"].get("key", "tid")
+    if isinstance(key, str) and key.startswith("literal:"):
+        return key[len("literal:") :]
+    if key in ("any", "nsid"):
+        return f"com.example.atcheck{secrets.token_hex(4)}" if key == "nsid" else f"k{secrets.token_hex(6)}"
+    return None
+
+
+def repo_state(account: Account, nsid: str) -> tuple[Any, int]:
+    """(repo rev, number of records in the collection): what a refused write must leave untouched."""
+    rev = latest_commit(account.client, account.did).rev
+    listed = expect_ok(
+        account.client.query(
+            "com.atproto.repo.listRecords", {"repo": account.did, "collection": nsid, "limit": 100}
+        )
+    )
+    return rev, len(listed.get("records", []))
+
+
+def create_validated(account: Account, nsid: str, record: dict[str, Any]) -> XrpcResponse:
+    body: dict[str, Any] = {"repo": account.did, "collection": nsid, "record": record, "validate": True}
+    rkey = rkey_for(nsid)
+    if rkey is not None:
+        body["rkey"] = rkey
+    return account.client.procedure("com.atproto.repo.createRecord", body)
+
+
+def refusal_expected(mutation: Mutation) -> str:
+    """What a refusal should be, naming any documented leniency of a reference validator for this case.
+
+    The PDSes under test validate with these libraries (@atproto/pds with @atproto/lexicon, arroba with
+    lexrpc), so a baseline can tell a known leniency from a new failure by the validator named here.
+    """
+    notes = [
+        f" (known of {validator}: {known.summary}; decided by {known.decided_by})"
+        for validator in ("@atproto/lexicon", "lexrpc")
+        if (known := classify(validator, mutation, None, {})) is not None
+    ]
+    return f"a 400 refusing a record that breaks {mutation}{''.join(notes)}"
+
+
+def valid_records(nsid: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid records of the Lexicon ``nsid``, without blobs."""
+    return from_lexicon(nsid, _lexicons()).filter(lambda r: not has_blob(r))
+
+
+def invalid_records(nsid: str) -> st.SearchStrategy[tuple[dict[str, Any], Mutation]]:
+    """Records of ``nsid`` with exactly one constraint broken, each with the :class:`Mutation` it made."""
+    return invalid_from_lexicon(nsid, _lexicons()).filter(lambda pair: not has_blob(pair[0]))
