@@ -19,7 +19,9 @@ Configuration (environment):
   REPO_TOKEN (required): arroba's global write token, handed out as the accounts' access token
   ATCHECK_ADMIN_TOKEN (required): protects /atcheck/accounts
   HANDLE_DOMAIN (default .test): provisioned handles must end with it
-  PDS_URL (default http://HOST:PORT): this server's URL as written into each DID document
+  PDS_URL (default http://localhost:PORT): this server's URL as written into each DID document. A host *name*,
+       not 127.0.0.1: a relay follows a loopback PDS as ``localhost:PORT`` and drops every event of an account
+       whose #atproto_pds endpoint is not exactly that host
   PDS_HOST (default localhost:PORT): arroba's own host setting (it builds describeServer's did:web from it)
 
 Network: nothing leaves this machine. arroba's PLC helpers hard-code ``https://$PLC_HOST``; the wrapper passes
@@ -109,7 +111,7 @@ class Config:
         self.handle_domain = _env("HANDLE_DOMAIN", ".test")
         if not self.handle_domain.startswith("."):
             self.handle_domain = "." + self.handle_domain
-        self.pds_url = _env("PDS_URL", f"http://{self.host}:{self.port}").rstrip("/")
+        self.pds_url = _env("PDS_URL", f"http://localhost:{self.port}").rstrip("/")
         # arroba's own settings: PLC_HOST is where its helpers send https:// requests (rewritten below);
         # PDS_HOST names this server in describeServer.
         os.environ["PLC_HOST"] = self.plc_netloc

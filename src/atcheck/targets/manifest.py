@@ -17,6 +17,7 @@ Example::
     name = "pds"
     roles = ["pds"]
     needs = ["plc"]                       # filled by the run's PLC unless this target has one
+    # needs_all = ["pds"]                # every PDS of the other targets ({all:pds.url}), e.g. for a relay
     health = { path = "/xrpc/_health", timeout = 60 }
     credentials = { admin_password = "{secret:admin}" }
     [service.process]
@@ -83,6 +84,7 @@ _SERVICE_KEYS = {
     "name",
     "roles",
     "needs",
+    "needs_all",
     "process",
     "container",
     "url",
@@ -178,6 +180,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         name=name,
         roles=_roles(table["roles"], f"{where}.roles"),
         needs=_roles(table.get("needs", []), f"{where}.needs"),
+        needs_all=_roles(table.get("needs_all", []), f"{where}.needs_all"),
         process=process,
         container=container,
         url=url,

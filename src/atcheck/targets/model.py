@@ -73,6 +73,9 @@ class ServiceSpec:
     name: str
     roles: tuple[Role, ...]
     needs: tuple[Role, ...] = ()
+    # Roles of which this service needs *every* provider among the run's other targets, not just one: a relay
+    # follows every PDS of the run. Their endpoints reach the templates as ``{all:ROLE.ATTR}``.
+    needs_all: tuple[Role, ...] = ()
     process: ProcessSpec | None = None
     container: ContainerSpec | None = None
     url: str | None = None

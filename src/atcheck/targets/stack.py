@@ -3,8 +3,10 @@
 Targets start lazily, on the first test that needs them, and in dependency order: a service that *needs*
 a role gets it from its own target first, then from a target of the run that provides it (two PDS
 targets share the reference PLC, so accounts can move between them), then from the
-built-in ``reference`` manifest. Every started service is stopped by :meth:`Stack.stop_all`, which the
-run calls on success, failure and Ctrl-C alike.
+built-in ``reference`` manifest. A service that *needs all* of a role (a relay: every PDS) gets every
+provider among the run's other targets, started first; one that fails to start is left out. Every
+started service is stopped by :meth:`Stack.stop_all`, which the run calls on success, failure and Ctrl-C
+alike.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class RunningTarget:
     name: str
     launcher: str
     endpoints: dict[Role, ServiceEndpoint] = field(default_factory=dict)
+    # For each needs_all role: the endpoints of other targets this target was started with (a relay's PDSes).
+    needs_all: dict[Role, list[ServiceEndpoint]] = field(default_factory=dict)
 
     def endpoint(self, role: Role) -> ServiceEndpoint | None:
         return self.endpoints.get(role)
@@ -64,6 +68,7 @@ class Stack:
         self._failed: dict[str, AtcheckError] = {}
         self._failed_services: dict[tuple[str, str], AtcheckError] = {}
         self._launchers: dict[str, Launcher] = {}
+        self._given_all: dict[tuple[str, str], dict[Role, list[ServiceEndpoint]]] = {}
         self._lock = threading.RLock()
         self.start_times: dict[str, float] = {}
 
@@ -109,6 +114,8 @@ class Stack:
                     svc = self._start_service(name, manifest, service, kind, chain=())
                     for endpoint in svc.endpoints:
                         running.endpoints.setdefault(endpoint.role, endpoint)
+                    for role, given in self._given_all.get((name, service.name), {}).items():
+                        running.needs_all.setdefault(role, []).extend(given)
                 for role, endpoint in self._shared_needs(name, manifest, kind).items():
                     running.endpoints.setdefault(role, endpoint)
             except AtcheckError as exc:
@@ -150,11 +157,14 @@ class Stack:
                 needs[role] = next(e for e in svc.endpoints if e.role == role)
             else:
                 needs[role] = self._provide(role, name, kind, (*chain, here))
+        needs_all = {role: self._provide_all(role, name, kind, (*chain, here)) for role in service.needs_all}
+        self._given_all[key] = needs_all
         ctx = LaunchContext(
             run_id=self.ctx.run_id,
             run_dir=self.ctx.run_dir,
             log_dir=self.ctx.log_dir,
             needs=needs,
+            needs_all=needs_all,
             tools=self.ctx.tools,
             secrets=self.ctx.secrets,
             labels=self.ctx.labels,
@@ -188,6 +198,28 @@ class Stack:
                 svc = self._start_service(other_name, other, service, launcher_kind(other, other_name), chain)
                 return next(e for e in svc.endpoints if e.role == role)
         raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
+
+    def _provide_all(
+        self, role: Role, asker: str, kind: str, chain: tuple[str, ...]
+    ) -> list[ServiceEndpoint]:
+        """Every endpoint for ``role`` among the run's other targets of the same launcher kind.
+
+        Fallback providers are not included: a relay follows the PDSes under test, not a helper. A provider
+        that fails to start is left out (its own tests report why), so one broken PDS does not stop a relay.
+        """
+        found: list[ServiceEndpoint] = []
+        for other_name, other in self.targets.items():
+            if other_name == asker or launcher_kind(other, other_name) != kind:
+                continue
+            for service in other.services:
+                if role not in service.roles:
+                    continue
+                try:
+                    svc = self._start_service(other_name, other, service, kind, chain)
+                except AtcheckError:
+                    continue
+                found.extend(e for e in svc.endpoints if e.role == role)
+        return found
 
     # -- stopping ----------------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ Placeholders:
   ``{k256key:NAME}``                                   a random secp256k1 private key (hex), once per run
   ``{ROLE.url}`` ``{ROLE.did}`` ``{ROLE.port}``        a needed role's endpoint, e.g. ``{plc.url}``
   ``{self.did}``                                       this service's DID, once rendered
+  ``{all:ROLE.url}`` (or ``.did`` ``.port``             every endpoint of a ``needs_all`` role, comma-
+  ``.host_url``)                                       separated (empty when there is none): a relay's PDSes
 Doubled braces ``{{`` and ``}}`` stand for literal braces. An unknown placeholder is a manifest error.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -65,6 +67,7 @@ class TemplateScope:
     log_dir: str = ""
     tools: Mapping[str, str] = field(default_factory=dict)
     needs: Mapping[Role, ServiceEndpoint] = field(default_factory=dict)
+    needs_all: Mapping[Role, Sequence[ServiceEndpoint]] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
     secrets: RunSecrets = field(default_factory=RunSecrets)
     tool_resolver: Callable[[str], str] | None = None
@@ -88,6 +91,8 @@ class TemplateScope:
             return self.secrets.get(kind, key)
         if rest and kind == "env":  # an optional value from the environment; empty when unset
             return os.environ.get(rest, "")
+        if rest and kind == "all":
+            return self._every(rest, where)
         if rest and kind == "tool":
             if rest in self.tools:
                 return self.tools[rest]
@@ -105,16 +110,26 @@ class TemplateScope:
                 raise ManifestError(
                     f"{where}: {{{name}}} needs the role {role_name!r}; add it to the service's needs"
                 )
-            if attr == "url":
-                return endpoint.url
-            if attr == "did" and endpoint.did:
-                return endpoint.did
-            if attr == "port":
-                return str(urlsplit(endpoint.url).port)
-            if attr == "host_url":  # a URL with a host *name*, for software that refuses IP literals
-                parts = urlsplit(endpoint.url)
-                return f"{parts.scheme}://localhost:{parts.port}"
+            value = _endpoint_attr(endpoint, attr)
+            if value is not None:
+                return value
         raise ManifestError(f"{where}: unknown placeholder {{{name}}}")
+
+    def _every(self, name: str, where: str) -> str:
+        """``{all:ROLE.ATTR}``: the attribute of every endpoint of a needs_all role, comma-separated."""
+        role_name, _, attr = name.partition(".")
+        try:
+            role = Role(role_name)
+        except ValueError:
+            raise ManifestError(f"{where}: unknown role in placeholder {{all:{name}}}") from None
+        if role not in self.needs_all:
+            raise ManifestError(
+                f"{where}: {{all:{name}}} needs the role {role_name!r} in the service's needs_all"
+            )
+        values = [_endpoint_attr(endpoint, attr) for endpoint in self.needs_all[role]]
+        if any(value is None for value in values):
+            raise ManifestError(f"{where}: unknown placeholder {{all:{name}}}")
+        return ",".join(value for value in values if value is not None)
 
     def render(self, template: str, where: str) -> str:
         def substitute(match: re.Match[str]) -> str:
@@ -129,3 +144,17 @@ class TemplateScope:
 
     def render_map(self, values: Mapping[str, str], where: str) -> dict[str, str]:
         return {key: self.render(value, f"{where}.{key}") for key, value in values.items()}
+
+
+def _endpoint_attr(endpoint: ServiceEndpoint, attr: str) -> str | None:
+    """``url``, ``did``, ``port`` or ``host_url`` of an endpoint; None for an unknown attribute."""
+    if attr == "url":
+        return endpoint.url
+    if attr == "did" and endpoint.did:
+        return endpoint.did
+    if attr == "port":
+        return str(urlsplit(endpoint.url).port)
+    if attr == "host_url":  # a URL with a host *name*, for software that refuses IP literals
+        parts = urlsplit(endpoint.url)
+        return f"{parts.scheme}://localhost:{parts.port}"
+    return None

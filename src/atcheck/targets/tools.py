@@ -1,4 +1,4 @@
-"""Find the tools targets need (Node 22, the installed reference packages, arroba's venv).
+"""Find the tools targets need (Node 22, the reference packages, arroba's venv, the indigo relay).
 
 Each tool is installed by a setup script of the project (``scripts/setup-*.sh``), which can also print where
 it put things (``--print-env``) without installing. A missing tool is a :class:`SetupError` that says which
@@ -38,6 +38,12 @@ TOOLS: dict[str, Tool] = {
             "scripts/setup-arroba.sh",
             "ARROBA_PYTHON",
             "arroba's Python environment",
+        ),
+        Tool(
+            "indigo_relay",
+            "scripts/setup-relay.sh",
+            "RELAY_BIN",
+            "the indigo relay (built with Go)",
         ),
     )
 }

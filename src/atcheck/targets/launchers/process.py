@@ -128,6 +128,7 @@ class ProcessLauncher:
             log_dir=str(ctx.log_dir),
             tools=ctx.tools,
             needs=ctx.needs,
+            needs_all=ctx.needs_all,
             extra={"implementations": str(implementations_dir()), "python": sys.executable},
             secrets=self.secrets,
             tool_resolver=resolve_tool,
