@@ -280,6 +280,24 @@ def second_pds(peer: TargetUnderTest) -> XrpcClient:
     return peer.client(Role.PDS)
 
 
+@pytest.fixture(scope="session")
+def twin(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnderTest:
+    """A second instance of the target under test, on the run's PLC (run name ``<target>#2``).
+
+    The other end of a move between two servers of one implementation (reference -> reference). It is
+    started on first use and shared by the rest of the run; no suite runs against it.
+    """
+    run = _run(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    try:
+        running = run.stack.start_instance(target.name)
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"a second instance of {target.name} did not start: {exc}") from None
+    return TargetUnderTest(
+        name=running.name, manifest=running.manifest, running=running, recorder=target.recorder
+    )
+
+
 _FACTORIES: dict[str, AccountFactory] = {}
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from atcheck.oracle.car import read_car
 from atcheck.oracle.cbor import from_json, to_json
-from atcheck.oracle.cid import cid_for_record, parse_cid
+from atcheck.oracle.cid import RAW, cid_for_record, compute_cid, parse_cid
 from atcheck.oracle.crypto import PublicKey, parse_did_key, parse_multikey
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.inductive import CommitOp, verify_commit_event
+from atcheck.oracle.jwt import ServiceJwt, parse_jwt
 from atcheck.oracle.mst import build_mst
 from atcheck.oracle.repo import VerifiedRepo, verify_record_proof, verify_repo_car
 from atcheck.syntax import (
@@ -23,12 +24,15 @@ from atcheck.syntax import (
 )
 
 __all__ = [
+    "RAW",
     "CommitOp",
     "OracleError",
     "PublicKey",
+    "ServiceJwt",
     "VerifiedRepo",
     "build_mst",
     "cid_for_record",
+    "compute_cid",
     "decode_tid",
     "encode_tid",
     "from_json",
@@ -37,6 +41,7 @@ __all__ = [
     "is_valid_tid",
     "parse_cid",
     "parse_did_key",
+    "parse_jwt",
     "parse_multikey",
     "read_car",
     "to_json",

@@ -12,6 +12,7 @@ alike.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from atcheck.targets.model import Role, ServiceEndpoint, ServiceSpec, TargetMani
 from atcheck.targets.templating import RunSecrets
 
 CONTAINER_SUFFIX = "@container"
+#: ``reference#2`` is the second instance of ``reference``: see :meth:`Stack.start_instance`.
+INSTANCE_SEPARATOR = "#"
+#: Roles one service plays for the whole run: a second instance of a target uses the first one's.
+SHARED_ROLES = frozenset({Role.PLC})
 
 
 @dataclass
@@ -42,7 +47,7 @@ class RunningTarget:
 
 
 def launcher_kind(manifest: TargetManifest, name: str) -> str:
-    if name.endswith(CONTAINER_SUFFIX):
+    if name.split(INSTANCE_SEPARATOR, 1)[0].endswith(CONTAINER_SUFFIX):
         return "container"
     if all(s.url for s in manifest.services):
         return "url"
@@ -59,7 +64,8 @@ class Stack:
         *,
         fallback_providers: dict[str, TargetManifest] | None = None,
     ) -> None:
-        self.targets = targets  # run name (e.g. "reference@container") -> manifest
+        # run name (e.g. "reference@container") -> manifest; a copy, since start_instance adds to it
+        self.targets = dict(targets)
         self.ctx = ctx
         self.secrets = RunSecrets()
         self.fallback = fallback_providers or {}
@@ -124,6 +130,27 @@ class Stack:
             self.start_times[name] = time.monotonic() - started
             self._running[name] = running
             return running
+
+    def start_instance(self, name: str, number: int = 2) -> RunningTarget:
+        """Start another instance of target ``name`` (run name ``name#number``), for tests that need two
+        servers of one implementation: an account moving from one reference PDS to another.
+
+        The instance starts every service of the manifest except those that play only run-wide roles (the
+        PLC): it uses the run's, so accounts can move between the instances. Its data directories, ports and
+        secrets are its own. It is not a target of the run (no suite runs against it), but relays started
+        after it follow it like any PDS of the run.
+        """
+        if number < 2:
+            raise ValueError("instance numbers start at 2 (the target itself is the first)")
+        instance = f"{name}{INSTANCE_SEPARATOR}{number}"
+        with self._lock:
+            if instance not in self.targets:
+                manifest = self.targets[name]
+                own = tuple(s for s in manifest.services if not set(s.roles) <= SHARED_ROLES)
+                if not own:
+                    raise LaunchError(f"target {name} has no service of its own to start a second time")
+                self.targets[instance] = dataclasses.replace(manifest, name=instance, services=own)
+        return self.start(instance)
 
     def _shared_needs(self, name: str, manifest: TargetManifest, kind: str) -> dict[Role, ServiceEndpoint]:
         """Endpoints of roles this target needs but does not provide itself (e.g. the shared PLC)."""
