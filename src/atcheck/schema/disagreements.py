@@ -82,14 +82,16 @@ _ALL = [
 ]
 _ALL += [
     Known(
-        "ts-datetime-lenient",
+        "ts-datetime-no-timezone",
         "@atproto/lexicon",
-        "accepts datetimes the spec refuses: no timezone, or not a real calendar date (February 29, 2023)",
-        "lexicon §datetime: 'Timezone specification is required.' and 'Dates with an invalid month-day "
-        "combination (eg, April 31st or February 29th in a non-leap year) are also invalid, even if the "
-        "datetime library being used would auto-correct them'.",
+        "accepts a datetime with no timezone (e.g. 2023-01-01T12:00:00)",
+        "lexicon §datetime (https://atproto.com/specs/lexicon#datetime): 'Timezone specification is "
+        "required.'; official vector syntax/datetime_syntax_invalid.txt, under '# timezone is required', "
+        "lists 1985-04-12T23:20:50.123.",
         True,
-        lambda m, err, rec: m is not None and m.constraint == "format" and "valid datetime" in m.detail,
+        lambda m, err, rec: (
+            m is not None and m.constraint == "format" and m.detail.endswith("(a timezone is required)")
+        ),
     ),
     Known(
         "ts-uri-rfc3986",
