@@ -457,6 +457,9 @@ def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> 
     failing = result.outcome in (Outcome.FAILED, Outcome.ERROR)
     expected = run.baseline.expected(result.target, result.test_id, result.message if failing else None)
     if expected is None:
+        refusal = run.baseline.refusal(result.target, result.test_id, result.message) if failing else None
+        if refusal is not None:  # the baseline knows this test, but not this failure: say so where it is read
+            result.message = f"{result.message}\n(new failure: {refusal})"
         return
     if failing:
         result.known_failure = expected.reason

@@ -133,7 +133,8 @@ def test_a_target_that_dies_at_start_makes_errors_not_failures(tmp_path: Path) -
 def test_a_baseline_keeps_the_session_green_but_the_report_honest(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_unknown_is_400"\nreason = "fake answers 501"\n',
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_unknown_is_400"\n'
+        'reason = "fake answers 501"\n',
         encoding="utf-8",
     )
     code, output, report = _run(tmp_path, "--atcheck-baseline", str(baseline))
@@ -146,7 +147,8 @@ def test_a_baseline_keeps_the_session_green_but_the_report_honest(tmp_path: Path
 def test_a_fixed_known_failure_fails_the_session(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_describe"\nreason = "stale"\n', encoding="utf-8"
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_describe"\nreason = "stale"\n',
+        encoding="utf-8",
     )
     code, output, _ = _run(tmp_path, "--atcheck-baseline", str(baseline))
     assert code == 1
@@ -268,7 +270,8 @@ def test_an_already_running_server_is_checked_by_url(tmp_path: Path) -> None:
 def test_a_non_strict_known_failure_may_pass(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_describe"\nreason = "flaky"\nstrict = false\n',
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_describe"\nreason = "flaky"\n'
+        'strict = false\ncases = ["flaky"]\n',
         encoding="utf-8",
     )
     suite = SUITE.replace('expect_error(pds.query("com.example.nothing"), 400)', "pass")

@@ -48,6 +48,21 @@ def _at_uri_uppercase_authority(m: Mutation | None, err: str | None, rec: dict[s
     return not authority.startswith("did:") and authority != authority.lower()
 
 
+#: A URI whose scheme holds '+', '-' or '.' (RFC 3986 allows them; @atproto/lexicon's ``^\\w+:`` does not).
+_PUNCTUATED_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9]*[+.-][A-Za-z0-9+.-]*:")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string anywhere in a record (the URI that was refused is one of them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 BLOB_SPEC = (
     "lexicon §blob: 'accept (array of strings, optional): list of acceptable MIME types'; 'maxSize (integer, "
     "optional): maximum size in bytes'. Official vectors record-data-invalid.json 'blob too large' and "
@@ -100,7 +115,9 @@ _ALL += [
         "lexicon §uri: 'Flexible to any URI schema, following the generic RFC-3986 on URIs'; RFC 3986 §3.1: "
         'scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).',
         True,
-        lambda m, err, rec: m is None and (err or "").endswith("must be a uri"),
+        lambda m, err, rec: (
+            m is None and "must be a uri" in (err or "") and any(map(_PUNCTUATED_SCHEME.match, _strings(rec)))
+        ),
     ),
     Known(
         "ts-uri-length",
