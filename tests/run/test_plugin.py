@@ -331,3 +331,38 @@ def test_a_server_that_dies_mid_run_is_named_in_the_failures(tmp_path: Path) -> 
     assert after["outcome"] == "failed"
     assert "a service of the run is no longer running" in after["message"]
     assert "exit" in after["message"] and "7" in after["message"]
+
+
+ROLE_SUITE = textwrap.dedent(
+    """
+    import pytest
+
+    @pytest.mark.requirement("ID-PLC-12")
+    def test_plc_rendering(pds):
+        raise AssertionError("must not run: the PLC is not the fake's own service")
+
+    @pytest.mark.requirement("XRPC-ERR-01")
+    @pytest.mark.role("plc")
+    def test_marked_plc(pds):
+        raise AssertionError("must not run either")
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_unknown_is_400(pds):
+        raise AssertionError("fails, charged to the pds")
+    """
+)
+
+
+def test_a_service_the_target_does_not_provide_is_not_charged_to_it(tmp_path: Path) -> None:
+    """A PLC requirement (applies_to plc) or a role marker skips on a target with only a PDS of its own."""
+    code, output, report = _run(tmp_path, suite=ROLE_SUITE)
+    assert code == 1, output
+    by_test = {r["test_id"].split("::")[-1]: r for r in report["results"]}
+    for name in ("test_plc_rendering", "test_marked_plc"):
+        assert by_test[name]["outcome"] == "skipped", output
+        assert "checks the plc, which target fake does not provide" in by_test[name]["message"]
+    assert by_test["test_unknown_is_400"]["role"] == "pds"
+    assert report["summary"]["headline"] == "1 new MUST failure"
+    assert [(d["test"].split("::")[-1], d["role"]) for d in report["summary"]["defects"]] == [
+        ("test_unknown_is_400", "pds")
+    ]
