@@ -101,6 +101,11 @@ def _runs_suites(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): catalogue IDs of the requirements a test checks")
+    config.addinivalue_line(
+        "markers",
+        "role(name): the service role a test checks (pds, plc, ...), charged with its failures; "
+        "by default the one role its requirements' applies_to name",
+    )
     config.addinivalue_line("markers", "needs(*capabilities): capabilities a target must declare")
     if not _runs_suites(config) or hasattr(config, "workerinput"):
         return
@@ -151,6 +156,17 @@ def _requirement_ids(item: pytest.Item) -> list[str]:
     for mark in item.iter_markers("requirement"):
         ids.extend(str(a) for a in mark.args)
     return ids
+
+
+def _role(item: pytest.Item) -> str | None:
+    """The service role the test checks (see :func:`atcheck.report.defects.charged_role`)."""
+    from atcheck.catalogue import load_catalogue
+    from atcheck.report.defects import charged_role
+
+    marked = next((str(m.args[0]) for m in item.iter_markers("role") if m.args), None)
+    catalogue = load_catalogue()
+    ids = [i for i in _requirement_ids(item) if i in catalogue]
+    return charged_role(marked, (catalogue.get(i).applies_to for i in ids))
 
 
 def _in_suites(item: pytest.Item) -> bool:
@@ -353,6 +369,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     lacking = [c for c in needed if not manifest.supports(c)]
     if lacking:
         pytest.skip(f"target {name} does not declare {', '.join(lacking)}")
+    role = _role(item)
+    if role is not None and role not in {str(r) for r in manifest.roles}:
+        # The service is another target's (arroba uses the reference's PLC): its verdict belongs to that
+        # target's run, never charged to this one.
+        pytest.skip(f"checks the {role}, which target {name} does not provide (it uses another target's)")
     failure = run.stack.failure(name)
     if failure is not None:
         raise TargetDidNotStart(f"target {name} did not start: {failure}")
@@ -414,6 +435,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     from atcheck.catalogue import load_catalogue
 
     levels = [load_catalogue().get(i).level for i in ids if i in load_catalogue()]
+    role = _role(item)
     level = min(levels, key=lambda lv: _LEVEL_ORDER.get(lv, 9)) if levels else "MAY"
     recorder = _current_recorder(item)
     result = TestResult(
@@ -425,6 +447,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         message=message,
         duration_s=round(report.duration, 4),
         evidence=list(recorder.exchanges) if recorder and result_outcome != Outcome.PASSED else [],
+        role=role,
     )
     if result_outcome in (Outcome.FAILED, Outcome.ERROR):
         notes = getattr(call.excinfo.value, "__notes__", []) if call.excinfo is not None else []
@@ -475,6 +498,9 @@ def _apply_baseline(run: Run, result: TestResult, report: pytest.TestReport) -> 
     failing = result.outcome in (Outcome.FAILED, Outcome.ERROR)
     expected = run.baseline.expected(result.target, result.test_id, result.message if failing else None)
     if expected is None:
+        refusal = run.baseline.refusal(result.target, result.test_id, result.message) if failing else None
+        if refusal is not None:  # the baseline knows this test, but not this failure: say so where it is read
+            result.message = f"{result.message}\n(new failure: {refusal})"
         return
     if failing:
         result.known_failure = expected.reason
@@ -611,17 +637,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     written = config.stash.get(_WRITTEN_KEY, None)
     if written is not None:
         report, files = written
-        if not report.results:
-            verdict = "no conformance test ran"
-        elif report.must_failed:
-            verdict = "some MUST requirement failed"
-        else:
-            known = sum(1 for r in report.results if r.known_failure)
-            verdict = (
-                f"no MUST requirement failed beyond the {known} known failure(s) of the baseline"
-                if known
-                else "every MUST requirement tested passed"
-            )
+        from atcheck.report.defects import headline
+
+        verdict = headline(report)  # distinct failures, new and known: the same sentence as summary.md
         tr.write_line(f"{verdict}; reports in {run.report_dir}")
         for kind, path in sorted(files.items()):
             tr.write_line(f"  {kind}: {path}")

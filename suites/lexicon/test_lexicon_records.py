@@ -24,7 +24,9 @@ from atcheck.suite import (
 from atcheck.suite.lexicon import (
     RECORD_TYPES,
     create_validated,
+    documented,
     invalid_records,
+    known_refusals,
     refusal_expected,
     repo_state,
     valid_records,
@@ -32,20 +34,26 @@ from atcheck.suite.lexicon import (
 from atcheck.suite.oracle import cid_for_record
 
 
-@pytest.mark.requirement("LEX-VAL-01", "LEX-MODE-01", "DM-CBOR-05")
+@pytest.mark.requirement("LEX-VAL-01")
 @pytest.mark.needs("repo.write", "repo.read", "repo.validate")
 @pytest.mark.parametrize("nsid", RECORD_TYPES)
 @SUITE_SETTINGS
 @given(data=st.data())
 def test_generated_valid_record_round_trips(module_account: Account, nsid: str, data: st.DataObject) -> None:
-    """A valid record is accepted, stored unchanged, and addressed by the CID of its DRISL-CBOR encoding."""
+    """A valid record is accepted, stored unchanged, and addressed by the CID of its DRISL-CBOR encoding.
+
+    Whether the response reports ``validationStatus`` is the validation-mode tests' business (suites/repo):
+    here it would be a second verdict in one test.
+    """
     record = data.draw(valid_records(nsid), label="record")
     resp = create_validated(module_account, nsid, record)
-    got = expect_ok(resp)
+    try:
+        got = expect_ok(resp)
+    except ConformanceFailure as failure:
+        known = known_refusals(resp, record)
+        raise ConformanceFailure(failure.expected + documented(known, resp), failure.got, resp) from None
     want_cid = cid_for_record(record)
     expect_equal(got.get("cid"), want_cid, "createRecord's cid (DAG-CBOR CID of the record)", resp)
-    if "validationStatus" in got:
-        expect_equal(got["validationStatus"], "valid", "validationStatus with validate=true", resp)
     rkey = str(got.get("uri", "")).rsplit("/", 1)[-1]
     read = read_record(module_account, rkey, collection=nsid)
     stored = expect_ok(read)
@@ -54,7 +62,7 @@ def test_generated_valid_record_round_trips(module_account: Account, nsid: str, 
     delete_record(module_account, rkey, collection=nsid)
 
 
-@pytest.mark.requirement("LEX-VAL-01", "LEX-VAL-17", "LEX-MODE-01")
+@pytest.mark.requirement("LEX-VAL-01", "LEX-VAL-17")
 @pytest.mark.needs("repo.write", "repo.read", "repo.validate", "sync.latest-commit")
 @pytest.mark.parametrize("nsid", RECORD_TYPES)
 @SUITE_SETTINGS
@@ -69,6 +77,6 @@ def test_generated_invalid_record_is_refused_and_nothing_written(
     try:
         expect_error(resp, 400)
     except ConformanceFailure as failure:
-        raise ConformanceFailure(refusal_expected(mutation), failure.got, resp) from None
+        raise ConformanceFailure(refusal_expected(mutation, resp), failure.got, resp) from None
     after = repo_state(module_account, nsid)
     expect_equal(after, before, "(rev, record count) unchanged after a refused write", resp)

@@ -133,7 +133,8 @@ def test_a_target_that_dies_at_start_makes_errors_not_failures(tmp_path: Path) -
 def test_a_baseline_keeps_the_session_green_but_the_report_honest(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_unknown_is_400"\nreason = "fake answers 501"\n',
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_unknown_is_400"\n'
+        'reason = "fake answers 501"\n',
         encoding="utf-8",
     )
     code, output, report = _run(tmp_path, "--atcheck-baseline", str(baseline))
@@ -146,7 +147,8 @@ def test_a_baseline_keeps_the_session_green_but_the_report_honest(tmp_path: Path
 def test_a_fixed_known_failure_fails_the_session(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_describe"\nreason = "stale"\n', encoding="utf-8"
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_describe"\nreason = "stale"\n',
+        encoding="utf-8",
     )
     code, output, _ = _run(tmp_path, "--atcheck-baseline", str(baseline))
     assert code == 1
@@ -268,7 +270,8 @@ def test_an_already_running_server_is_checked_by_url(tmp_path: Path) -> None:
 def test_a_non_strict_known_failure_may_pass(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.toml"
     baseline.write_text(
-        '[[expected]]\ntarget = "fake"\ntest = "*::test_describe"\nreason = "flaky"\nstrict = false\n',
+        '[[expected]]\ntarget = "fake"\ntest = "test_fake_suite.py::test_describe"\nreason = "flaky"\n'
+        'strict = false\ncases = ["flaky"]\n',
         encoding="utf-8",
     )
     suite = SUITE.replace('expect_error(pds.query("com.example.nothing"), 400)', "pass")
@@ -328,3 +331,38 @@ def test_a_server_that_dies_mid_run_is_named_in_the_failures(tmp_path: Path) -> 
     assert after["outcome"] == "failed"
     assert "a service of the run is no longer running" in after["message"]
     assert "exit" in after["message"] and "7" in after["message"]
+
+
+ROLE_SUITE = textwrap.dedent(
+    """
+    import pytest
+
+    @pytest.mark.requirement("ID-PLC-12")
+    def test_plc_rendering(pds):
+        raise AssertionError("must not run: the PLC is not the fake's own service")
+
+    @pytest.mark.requirement("XRPC-ERR-01")
+    @pytest.mark.role("plc")
+    def test_marked_plc(pds):
+        raise AssertionError("must not run either")
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_unknown_is_400(pds):
+        raise AssertionError("fails, charged to the pds")
+    """
+)
+
+
+def test_a_service_the_target_does_not_provide_is_not_charged_to_it(tmp_path: Path) -> None:
+    """A PLC requirement (applies_to plc) or a role marker skips on a target with only a PDS of its own."""
+    code, output, report = _run(tmp_path, suite=ROLE_SUITE)
+    assert code == 1, output
+    by_test = {r["test_id"].split("::")[-1]: r for r in report["results"]}
+    for name in ("test_plc_rendering", "test_marked_plc"):
+        assert by_test[name]["outcome"] == "skipped", output
+        assert "checks the plc, which target fake does not provide" in by_test[name]["message"]
+    assert by_test["test_unknown_is_400"]["role"] == "pds"
+    assert report["summary"]["headline"] == "1 new MUST failure"
+    assert [(d["test"].split("::")[-1], d["role"]) for d in report["summary"]["defects"]] == [
+        ("test_unknown_is_400", "pds")
+    ]

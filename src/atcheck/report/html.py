@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atcheck.report.clip import clip, first_line
+from atcheck.report.defects import count, defects, headline, headline_symbol
 from atcheck.report.model import (
     Exchange,
     Outcome,
@@ -180,13 +181,9 @@ def _outcome_counts(counts: dict[str, int]) -> str:
 
 def _header(report: RunReport, index: _Index) -> str:
     s = index.summary
-    known = sum(t.known_failures for t in s.targets)
-    verdict = (
-        '<strong class="bad">✗ at least one MUST requirement failed</strong>'
-        if s.must_failed
-        else '<strong class="good">✓ no MUST requirement failed</strong>'
-        + (f" (apart from {known} known failure{'s' if known != 1 else ''})" if known else "")
-    )
+    found = defects(report)
+    cls = "bad" if count(found).must_new else "good" if not count(found).must else "warn"
+    verdict = f'<strong class="{cls}">{headline_symbol(report, found)} {_e(headline(report, found))}</strong>'
     env = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in sorted(report.environment.items()))
     env_block = (
         f"<details><summary>Environment</summary><table class='kv'>{env}</table></details>" if env else ""
@@ -458,7 +455,7 @@ pre{background:var(--alt);border:1px solid var(--line);padding:.5rem;overflow:au
 white-space:pre-wrap;word-break:break-all;margin:.3rem 0}
 table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:.25rem .45rem;text-align:left;
 vertical-align:top}
-.scroll{overflow-x:auto}.muted{color:var(--muted)}.small{font-size:12px}.good{color:#1a7f37}.bad{color:#cf222e}
+.scroll{overflow-x:auto}.muted{color:var(--muted)}.small{font-size:12px}.good{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}
 .meta{color:var(--muted);margin:.2rem 0}.reason{font-size:12px;color:#9a3412;max-width:28rem}
 .v{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:12px;white-space:nowrap;border:1px solid;
 text-decoration:none}

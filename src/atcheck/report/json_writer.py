@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from atcheck.errors import SetupError, UsageError
 from atcheck.paths import project_root
 from atcheck.report.clip import clip
+from atcheck.report.defects import defects, headline
 from atcheck.report.model import (
     Exchange,
     Outcome,
@@ -90,6 +91,21 @@ def report_json(report: RunReport, *, matrix: Matrix | None = None) -> dict[str,
         nested.setdefault(req_id, {})[target] = str(verdict)
     data["matrix"] = nested
     data["summary"] = summary_json(summarize(report, matrix))
+    found = defects(report)
+    data["summary"]["headline"] = headline(report, found)
+    data["summary"]["defects"] = [
+        {
+            "target": d.target,
+            "test": d.test,
+            "role": d.role,
+            "level": d.level,
+            "requirement_ids": d.requirement_ids,
+            "cases": len(d.cases),
+            "new": bool(d.new_levels),
+            "known_failure": d.reason if d.known else None,
+        }
+        for d in found
+    ]
     return data
 
 

@@ -1,9 +1,11 @@
 """summary.md: the run at a glance, sized for a GitHub Actions step summary.
 
 GitHub shows ``$GITHUB_STEP_SUMMARY`` as GitHub-flavoured Markdown and refuses more than 1 MiB per step, so
-this file says only what a CI reader needs first: per target, how many MUST and SHOULD requirements passed,
-failed, were skipped or have no test; which MUST requirements failed, with a one-line reason each; and the
-coverage of the catalogue. Everything else is in report.html. When the list of failures would not fit in
+this file says only what a CI reader needs first: a headline with the number of distinct MUST failures (new
+and known: :mod:`atcheck.report.defects`, so one failure naming three IDs counts once); per target, how many
+MUST and SHOULD requirements passed, failed, were skipped or have no test; each distinct MUST failure, grouped
+by the role it is charged to, with its requirement IDs and a one-line reason; and the coverage of the
+catalogue. Everything else is in report.html. When the list of failures would not fit in
 :data:`SIZE_BUDGET`, it is cut and says so.
 
 Messages come from servers under test, so they are escaped: no Markdown or HTML of theirs is rendered.
@@ -14,8 +16,9 @@ from __future__ import annotations
 import re
 
 from atcheck.report.clip import first_line
-from atcheck.report.model import Outcome, RunReport, TestResult, Verdict, requirement_matrix
-from atcheck.report.summary import Matrix, known_failure, summarize
+from atcheck.report.defects import Defect, count, defects, headline, headline_symbol
+from atcheck.report.model import RunReport, Verdict, requirement_matrix
+from atcheck.report.summary import Matrix, summarize
 
 #: Bytes the file may use, well under GitHub's 1 MiB step-summary limit (other steps may append too).
 SIZE_BUDGET = 900 * 1024
@@ -55,16 +58,6 @@ def _code(text: str) -> str:
     return "`" + _CONTROL.sub(" ", text).replace("`", "'") + "`"
 
 
-def _first_failure(results: list[TestResult]) -> TestResult | None:
-    """The result that best explains a failed cell: a new failure before a known one, failed before error."""
-    for known in (False, True):
-        for outcome in (Outcome.FAILED, Outcome.ERROR):
-            for result in results:
-                if result.outcome == outcome and bool(known_failure(result)) == known:
-                    return result
-    return None
-
-
 def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
     """summary.md's text (already redacted by the caller; see :mod:`atcheck.report.writer`)."""
     if matrix is None:
@@ -72,10 +65,9 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
     summary = summarize(report, matrix)
     shown_levels = [level for level in summary.levels if level in ("MUST", "SHOULD")] or summary.levels
 
+    found = defects(report)
     head: list[str] = []
-    verdict = (
-        "❌ **MUST requirements failed**" if summary.must_failed else "✅ **no MUST requirement failed**"
-    )
+    verdict = f"{headline_symbol(report, found)} **{escape_md(headline(report, found))}**"
     head.append(f"## atcheck: {verdict}")
     head.append("")
     head.append(
@@ -96,7 +88,7 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
             head.append(f"⚪ **not run**: {escape_md(first_line(target.reason or 'no reason given', 300))}")
             head.append("")
             continue
-        head.append("| level | " + " | ".join(label for _, label in COLUMNS) + " |")
+        head.append("| requirements | " + " | ".join(label for _, label in COLUMNS) + " |")
         head.append("|---|" + "---:|" * len(COLUMNS))
         for level in shown_levels:
             counts = ts.verdicts[level]
@@ -110,39 +102,34 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
             f"Tests: {o['passed']} passed, {o['failed']} failed, {o['error']} errors, "
             f"{o['skipped']} skipped{known}."
         )
+        c = count(found, target.name)
+        head.append(
+            f"Distinct failures: {c.must} MUST ({c.must_new} new, {c.must_known} known), {c.should} SHOULD, "
+            f"{c.may} MAY. (The table counts requirements; one failing test may name several.)"
+        )
         head.append("")
 
-    # Failed MUST requirements, per target, one line each.
-    by_cell: dict[tuple[str, str], list[TestResult]] = {}
-    for result in report.results:
-        if result.outcome in (Outcome.FAILED, Outcome.ERROR):
-            for req_id in result.requirement_ids:
-                by_cell.setdefault((req_id, result.target), []).append(result)
+    # Distinct MUST failures, per target and the role they are charged to, one line each.
     lines: list[str] = []
     for target in report.targets:
-        failed = [
-            req
-            for req in report.requirements
-            if req.level == "MUST" and matrix[(req.id, target.name)] in (Verdict.FAILED, Verdict.ERROR)
-        ]
-        if not failed:
+        mine = [d for d in found if d.target == target.name and d.level == "MUST"]
+        if not mine:
             continue
-        lines.append(f"### Failed MUST requirements on {escape_md(target.name)} ({len(failed)})")
+        c = count(mine)
+        state = "all known (baseline)" if not c.must_new else f"{c.must_new} new"
+        lines.append(f"### MUST failures on {escape_md(target.name)}: {c.must} distinct, {state}")
         lines.append("")
-        for req in failed:
-            verdict_word = matrix[(req.id, target.name)]
-            first = _first_failure(by_cell.get((req.id, target.name), []))
-            why = escape_md(first_line(first.message, MESSAGE_CHARS)) if first else ""
-            test = f" ({_code(first.test_id)})" if first else ""
-            known_reason = known_failure(first) if first else None
-            if known_reason:
-                why += f" · *known failure: {escape_md(first_line(known_reason, MESSAGE_CHARS))}*"
-            lines.append(f"- **{escape_md(req.id)}** {escape_md(req.area)} · {verdict_word}{test}: {why}")
-        lines.append("")
-    should_failed = sum(ts.verdicts.get("SHOULD", {}).get(str(Verdict.FAILED), 0) for ts in summary.targets)
+        for role in sorted({d.role or "" for d in mine}):
+            charged = [d for d in mine if (d.role or "") == role]
+            title = f"the {escape_md(role)}" if role else "no single role"
+            lines.append(f"#### charged to {title} ({len(charged)})")
+            lines.append("")
+            lines += [_defect_line(d) for d in charged]
+            lines.append("")
+    should_failed = count(found).should
     tail = []
     if should_failed:
-        tail.append(f"{should_failed} SHOULD requirement verdict(s) failed across targets; see report.html.")
+        tail.append(f"{should_failed} distinct SHOULD failure(s) across targets; see report.html.")
     tail.append("")
     tail.append("Details, evidence and the full matrix: `report.html`; machine-readable: `report.json`.")
     tail.append("")
@@ -157,10 +144,24 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
         if used + size > budget:
             remaining = sum(1 for rest in lines[i:] if rest.startswith("- "))
             kept.append(
-                f"\n… {remaining} more failed requirement(s) not listed here (size limit); see report.html."
+                f"\n… {remaining} more MUST failure(s) not listed here (size limit); see report.html."
             )
             kept.append("")
             break
         kept.append(line)
         used += size
     return text + "\n" + "\n".join(kept) + "\n" + ending
+
+
+def _defect_line(defect: Defect) -> str:
+    """One distinct failure: the test, its IDs (the first of the strongest level in bold), cases, why."""
+    ids = ", ".join(
+        f"**{escape_md(i)}**" if n == 0 else escape_md(i) for n, i in enumerate(defect.requirement_ids)
+    )
+    cases = f" · {len(defect.cases)} cases" if len(defect.cases) > 1 else ""
+    why = escape_md(first_line(defect.message, MESSAGE_CHARS))
+    if defect.new_levels:
+        state = "**new**"
+    else:
+        state = f"*known failure: {escape_md(first_line(defect.reason or '', MESSAGE_CHARS))}*"
+    return f"- {_code(defect.test)} · {ids}{cases} · {state}: {why}"

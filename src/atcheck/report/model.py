@@ -84,6 +84,7 @@ class TestResult:
     evidence: list[Exchange] = field(default_factory=list)
     seed: str | None = None  # hypothesis seed or similar, to reproduce
     known_failure: str | None = None  # the baseline's reason, when this failure was expected
+    role: str | None = None  # the service role the test checks, charged with its failure (report/defects.py)
 
 
 @dataclass

@@ -48,6 +48,21 @@ def _at_uri_uppercase_authority(m: Mutation | None, err: str | None, rec: dict[s
     return not authority.startswith("did:") and authority != authority.lower()
 
 
+#: A URI whose scheme holds '+', '-' or '.' (RFC 3986 allows them; @atproto/lexicon's ``^\\w+:`` does not).
+_PUNCTUATED_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9]*[+.-][A-Za-z0-9+.-]*:")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string anywhere in a record (the URI that was refused is one of them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 BLOB_SPEC = (
     "lexicon §blob: 'accept (array of strings, optional): list of acceptable MIME types'; 'maxSize (integer, "
     "optional): maximum size in bytes'. Official vectors record-data-invalid.json 'blob too large' and "
@@ -82,14 +97,16 @@ _ALL = [
 ]
 _ALL += [
     Known(
-        "ts-datetime-lenient",
+        "ts-datetime-no-timezone",
         "@atproto/lexicon",
-        "accepts datetimes the spec refuses: no timezone, or not a real calendar date (February 29, 2023)",
-        "lexicon §datetime: 'Timezone specification is required.' and 'Dates with an invalid month-day "
-        "combination (eg, April 31st or February 29th in a non-leap year) are also invalid, even if the "
-        "datetime library being used would auto-correct them'.",
+        "accepts a datetime with no timezone (e.g. 2023-01-01T12:00:00)",
+        "lexicon §datetime (https://atproto.com/specs/lexicon#datetime): 'Timezone specification is "
+        "required.'; official vector syntax/datetime_syntax_invalid.txt, under '# timezone is required', "
+        "lists 1985-04-12T23:20:50.123.",
         True,
-        lambda m, err, rec: m is not None and m.constraint == "format" and "valid datetime" in m.detail,
+        lambda m, err, rec: (
+            m is not None and m.constraint == "format" and m.detail.endswith("(a timezone is required)")
+        ),
     ),
     Known(
         "ts-uri-rfc3986",
@@ -98,7 +115,9 @@ _ALL += [
         "lexicon §uri: 'Flexible to any URI schema, following the generic RFC-3986 on URIs'; RFC 3986 §3.1: "
         'scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).',
         True,
-        lambda m, err, rec: m is None and (err or "").endswith("must be a uri"),
+        lambda m, err, rec: (
+            m is None and "must be a uri" in (err or "") and any(map(_PUNCTUATED_SCHEME.match, _strings(rec)))
+        ),
     ),
     Known(
         "ts-uri-length",
