@@ -53,7 +53,7 @@ def _within(path: Path, folder: Path) -> Path | None:
 
 def in_use() -> set[Path]:
     """The cache folders this checkout's lockfiles and scripts name (installed or not)."""
-    from atcheck.targets.tools import TOOLS, resolve_tool
+    from atcheck.tools import TOOLS, resolve_tool
 
     root = cache_root()
     keep: set[Path] = set()

@@ -9,28 +9,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from atcheck.failure import SHOWN_CHARS as _SHOWN_CHARS
+from atcheck.failure import ConformanceFailure
+from atcheck.failure import show as _show
+
 if TYPE_CHECKING:
     from atcheck.xrpc.client import XrpcResponse
 
-_SHOWN_CHARS = 300
-
-
-def _show(value: object) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + f"... [{len(text)} chars]"
-
-
-class ConformanceFailure(AssertionError):
-    """A server did not do what the spec requires."""
-
-    def __init__(self, expected: str, got: object, response: XrpcResponse | None = None) -> None:
-        self.expected = expected
-        self.got = got
-        self.request_line = response.describe() if response is not None else None
-        parts = [f"expected {expected}", f"got {_show(got)}"]
-        if self.request_line:
-            parts.append(f"from {self.request_line}")
-        super().__init__("; ".join(parts))
+__all__ = [
+    "ConformanceFailure",
+    "expect",
+    "expect_content_type",
+    "expect_equal",
+    "expect_error",
+    "expect_ok",
+    "expect_status",
+    "expect_valid",
+]
 
 
 def _body_summary(resp: XrpcResponse) -> str:

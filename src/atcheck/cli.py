@@ -124,7 +124,7 @@ def preflight(specs: list[str]) -> None:
     """Fail fast, before pytest starts, on what would otherwise fail every test: missing tools, bad URLs."""
     from atcheck.run import resolve_targets
     from atcheck.targets.stack import launcher_kind
-    from atcheck.targets.tools import missing_tools
+    from atcheck.tools import missing_tools
 
     for name, manifest in resolve_targets(specs).items():
         kind = launcher_kind(manifest, name)
@@ -260,7 +260,7 @@ def _must_failed(data: dict[str, Any]) -> bool:
 
 def target_rows() -> list[dict[str, Any]]:
     from atcheck.targets.manifest import builtin_manifests
-    from atcheck.targets.tools import missing_tools
+    from atcheck.tools import missing_tools
 
     rows = []
     for name, manifest in sorted(builtin_manifests().items()):

@@ -60,6 +60,11 @@ def _origin_checkout(root: Path) -> Path | None:
     return None
 
 
+#: No ``shared/`` folder is looked for outside this folder (None: up to the filesystem root). Self-tests set
+#: it to their temp folder, so that a ``shared/`` elsewhere on the machine cannot change their outcome.
+search_ceiling: Path | None = None
+
+
 def _shared_candidates() -> list[Path]:
     """Where the team's ``shared/`` folder may be: beside the checkout or one of its parents, then beside
     the checkout a clean clone was made from (a CI clone in a temporary folder)."""
@@ -68,7 +73,11 @@ def _shared_candidates() -> list[Path]:
     origin = _origin_checkout(root)
     if origin is not None:
         bases += [origin, *origin.parents]
-    return [base.parent / "shared" for base in bases if base != base.parent]
+    return [
+        base.parent / "shared"
+        for base in bases
+        if base != base.parent and (search_ceiling is None or base.parent.is_relative_to(search_ceiling))
+    ]
 
 
 def shared_file(relative: str | Path) -> Path | None:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from atcheck import cli
+from atcheck import cli, tools
 from atcheck.errors import SetupError
-from atcheck.targets import tools
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

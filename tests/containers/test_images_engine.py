@@ -11,7 +11,7 @@ from atcheck.containers import builder, cleanup, engine
 from atcheck.containers.recipes import RECIPES
 from atcheck.errors import SetupError
 from atcheck.targets.templating import TemplateScope
-from atcheck.targets.tools import resolve_tool
+from atcheck.tools import resolve_tool
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from atcheck import cache
+from atcheck import cache, tools
 from atcheck.errors import SetupError
 from atcheck.schema import oracles
-from atcheck.targets import tools
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from atcheck.targets.tools import missing_tools
+from atcheck.tools import missing_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,8 @@
-"""Where the official vectors are found: beside the checkout, or beside the checkout a clone came from."""
+"""Where the official vectors are found: beside the checkout, or beside the checkout a clone came from.
+
+Hermetic: the search never leaves the test's temp folder (``paths.search_ceiling``), so a ``shared/`` folder
+in an ancestor of it (the system temp folder, say) cannot make a test find vectors it did not lay out.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from atcheck.errors import SetupError
 
 
 @pytest.fixture
-def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("ATCHECK_VECTORS", raising=False)
+    monkeypatch.setattr(paths, "search_ceiling", tmp_path)
     paths.vectors_dir.cache_clear()
     yield
     paths.vectors_dir.cache_clear()
@@ -52,5 +57,18 @@ def test_missing_vectors_are_a_setup_error_naming_the_fix(
 ) -> None:
     lonely = _checkout(tmp_path / "lonely" / "main")
     monkeypatch.setattr(paths, "project_root", lambda: lonely)
+    with pytest.raises(SetupError, match="set ATCHECK_VECTORS"):
+        paths.vectors_dir()
+
+
+def test_a_shared_folder_above_the_ceiling_is_not_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None
+) -> None:
+    """What makes the tests above hermetic: a ``shared/`` beside the temp folder is outside the search."""
+    (tmp_path / "shared" / "vectors" / "atproto-interop-tests").mkdir(parents=True)
+    inner = tmp_path / "inner"
+    main = _checkout(inner / "deep" / "main")
+    monkeypatch.setattr(paths, "search_ceiling", inner)
+    monkeypatch.setattr(paths, "project_root", lambda: main)
     with pytest.raises(SetupError, match="set ATCHECK_VECTORS"):
         paths.vectors_dir()

@@ -29,7 +29,7 @@ from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import KNOWN_CAPABILITIES, builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
 from atcheck.targets.stack import RunningTarget, Stack
-from atcheck.targets.tools import missing_tools
+from atcheck.tools import missing_tools
 
 SETUP = "scripts/setup-arroba.sh"
 POST = {"$type": "app.bsky.feed.post", "text": "hello from atcheck", "createdAt": "2026-01-01T00:00:00.000Z"}

@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
+from atcheck import tools
 from atcheck.errors import LaunchError, ManifestError, SetupError, TargetUnreachable
 from atcheck.paths import project_root
-from atcheck.targets import tools
 from atcheck.targets.launchers import process as process_launcher
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessLauncher, ProcessService, stop_process_group

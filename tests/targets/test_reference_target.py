@@ -22,7 +22,7 @@ from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
 from atcheck.targets.stack import RunningTarget, Stack
-from atcheck.targets.tools import missing_tools
+from atcheck.tools import missing_tools
 
 TOOLS = ("node22", "reference_dir")
 

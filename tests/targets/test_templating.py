@@ -88,7 +88,7 @@ def test_unknown_tool_without_resolver_is_a_manifest_error() -> None:
 
 
 def test_unknown_tool_through_the_real_resolver_is_a_setup_error() -> None:
-    from atcheck.targets.tools import resolve_tool
+    from atcheck.tools import resolve_tool
 
     with pytest.raises(SetupError, match="unknown tool 'rustc'"):
         scope(tool_resolver=resolve_tool).render("{tool:rustc}", "x")

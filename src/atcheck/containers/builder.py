@@ -41,7 +41,7 @@ from atcheck.containers.recipes import (
 )
 from atcheck.errors import SetupError
 from atcheck.paths import cache_root, project_root
-from atcheck.targets.tools import resolve_tool
+from atcheck.tools import resolve_tool
 
 LABEL_IMAGE = "org.atcheck.image"  # the recipe name, on every image atcheck builds
 LABEL_INPUTS = "org.atcheck.inputs"  # the input hash the tag ends with

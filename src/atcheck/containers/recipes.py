@@ -28,7 +28,7 @@ BASE_PACKAGES = ("libssl3", "libexpat1", "libsqlite3-0")
 class TreeInput:
     """A host file or directory copied into the image at the same path.
 
-    Exactly one of ``tool`` (a tool name from :mod:`atcheck.targets.tools`, resolved by its setup script) and
+    Exactly one of ``tool`` (a tool name from :mod:`atcheck.tools`, resolved by its setup script) and
     ``checkout_path`` (relative to the checkout) is set. ``exclude`` names directories skipped at any depth.
     """
 

@@ -122,7 +122,7 @@ class NodeLexiconValidator:
 
     def __init__(self, documents: Iterable[Any], *, node: str | None = None) -> None:
         if node is None:
-            from atcheck.targets.tools import resolve_tool
+            from atcheck.tools import resolve_tool
 
             node = resolve_tool("node22")
         folder = install_node_validator(node)

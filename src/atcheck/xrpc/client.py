@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from atcheck.failure import ConformanceFailure
 from atcheck.report.model import Exchange
 
 #: Bodies larger than this are refused: no check needs more, and a hostile server may send gigabytes.
@@ -86,8 +87,6 @@ class XrpcResponse:
 
     def json(self) -> Any:
         """The body as JSON, or a ConformanceFailure saying it was not JSON."""
-        from atcheck.checks import ConformanceFailure
-
         try:
             return jsonlib.loads(self.content)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -49,7 +49,7 @@ from atcheck.targets.model import (
 from atcheck.targets.ports import LOOPBACK, free_port
 from atcheck.targets.readiness import wait_for_service
 from atcheck.targets.templating import RunSecrets, TemplateScope
-from atcheck.targets.tools import resolve_tool
+from atcheck.tools import resolve_tool
 
 STOP_TIMEOUT_S = 3
 LOG_TAIL_LINES = 15

@@ -22,7 +22,7 @@ from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, Tar
 from atcheck.targets.ports import LOOPBACK, free_port, require_free
 from atcheck.targets.readiness import wait_for_service
 from atcheck.targets.templating import RunSecrets, TemplateScope
-from atcheck.targets.tools import missing_tools, resolve_tool
+from atcheck.tools import missing_tools, resolve_tool
 
 STOP_GRACE_S = 5.0
 
