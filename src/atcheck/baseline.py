@@ -85,28 +85,33 @@ class Baseline:
     entries: tuple[Expected, ...] = ()
     source: str = "(none)"
 
-    def _for(self, target: str, test_id: str) -> list[Expected]:
-        # NAME@container is the same implementation as NAME, so it inherits NAME's known failures (the
-        # container launcher must not change a verdict: ``atcheck containers compare`` checks that).
-        names = {target, target.removesuffix("@container")}
+    def _for(self, target: str, test_id: str, implementation: str | None) -> list[Expected]:
+        # ``implementation`` is the target's manifest name: ``reference@container`` runs the implementation
+        # ``reference``, so it inherits reference's known failures (the container launcher must not change a
+        # verdict: ``atcheck containers compare`` checks that).
+        names = {target, implementation or target}
         return [e for e in self.entries if e.target in names and e.test == test_id]
 
-    def expected(self, target: str, test_id: str, message: str | None = None) -> Expected | None:
+    def expected(
+        self, target: str, test_id: str, message: str | None = None, *, implementation: str | None = None
+    ) -> Expected | None:
         """The entry that expects ``test_id`` to fail on ``target`` with ``message``, if any.
 
         ``message`` None means "whatever the failure" (asked when the test passed: is the entry stale?).
         """
-        for entry in self._for(target, test_id):
+        for entry in self._for(target, test_id, implementation):
             if entry.excuses(message):
                 return entry
         return None
 
-    def refusal(self, target: str, test_id: str, message: str) -> str | None:
+    def refusal(
+        self, target: str, test_id: str, message: str, *, implementation: str | None = None
+    ) -> str | None:
         """Why the entries for this test do not excuse this failure, when some exist; else None.
 
         Said in the failure, so a reader sees that the baseline knows the test but not this case.
         """
-        entries = self._for(target, test_id)
+        entries = self._for(target, test_id, implementation)
         if not entries or any(e.excuses(message) for e in entries):
             return None
         case = case_of(message)

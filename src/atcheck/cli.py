@@ -13,12 +13,16 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atcheck import __version__
 from atcheck.errors import AtcheckError, SetupError, UsageError
+
+if TYPE_CHECKING:
+    from atcheck.run_options import RunOptions
+    from atcheck.targets.spec import TargetSpec
 
 EXIT_OK = 0
 EXIT_MUST_FAILED = 1
@@ -120,22 +124,19 @@ def _suite_paths(areas: list[str]) -> list[str]:
     return [str(root / a) for a in areas]
 
 
-def preflight(specs: list[str]) -> None:
+def preflight(targets: Iterable[TargetSpec]) -> None:
     """Fail fast, before pytest starts, on what would otherwise fail every test: missing tools, bad URLs."""
-    from atcheck.run import resolve_targets
-    from atcheck.targets.stack import launcher_kind
     from atcheck.tools import missing_tools
 
-    for name, manifest in resolve_targets(specs).items():
-        kind = launcher_kind(manifest, name)
-        if kind == "process":
-            for service in manifest.services:
+    for target in targets:
+        if target.launcher == "process":
+            for service in target.manifest.services:
                 if service.process is not None:
                     problem = missing_tools(service.process.requires)
                     if problem:
-                        raise SetupError(f"target {name}: {problem}")
-        elif kind == "url":
-            _check_reachable(name, manifest)
+                        raise SetupError(f"target {target.name}: {problem}")
+        elif target.launcher == "url":
+            _check_reachable(target.name, target.manifest)
         # A container target that cannot run here is not a reason to stop the run: the stack reports it as
         # not run, with the reason, and the other targets are still checked (the exit status is then 2).
 
@@ -153,45 +154,29 @@ def _check_reachable(name: str, manifest: Any) -> None:
             raise TargetUnreachable(f"target {name}: {url} does not answer ({type(exc).__name__})") from None
 
 
-_CREDENTIAL_FLAGS = {
-    "admin_password": "ATCHECK_ADMIN_PASSWORD",
-    "account_handle": "ATCHECK_ACCOUNT_HANDLE",
-    "account_password": "ATCHECK_ACCOUNT_PASSWORD",
-    "invite_code": "ATCHECK_INVITE_CODE",
-}
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """``atcheck run``'s flags as the object the plugin reads: targets parsed once, credentials as values."""
+    from atcheck.run_options import CREDENTIAL_VARIABLES, RunOptions, credentials_from
+    from atcheck.targets.spec import parse_targets
+
+    given = {name: getattr(args, name, None) for name in CREDENTIAL_VARIABLES}
+    targets = parse_targets(
+        args.target, launcher=args.launcher, credentials=credentials_from(os.environ, given)
+    )
+    return RunOptions(
+        targets=tuple(targets.values()),
+        requirements=tuple(args.requirement),
+        report_dir=Path(args.report_dir) if args.report_dir else None,
+        baseline=Path(args.baseline) if args.baseline else None,
+    )
 
 
-class _RunCapture:
-    """A pytest plugin object that keeps the run, so the CLI can read its verdict after pytest returns."""
-
-    def __init__(self) -> None:
-        self.config: Any = None
-
-    def pytest_configure(self, config: Any) -> None:
-        self.config = config
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    import pytest
-
+def pytest_args(paths: list[str], args: argparse.Namespace) -> list[str]:
+    """pytest's own options for a run (what to collect, how to show it); the run's are in the options."""
     from atcheck.paths import project_root
-    from atcheck.pytest_plugin import run_of
 
-    for flag, env in _CREDENTIAL_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value:
-            os.environ[env] = value  # URL manifests read credentials from the environment
-    paths = _suite_paths(args.suite)
-    if args.launcher == "container":
-        from atcheck.run import DEFAULT_TARGETS
-
-        args.target = [
-            t if t.endswith("@container") or "://" in t else f"{t}@container"
-            for t in (args.target or list(DEFAULT_TARGETS))
-        ]
-    preflight(args.target)
     quiet_ci = bool(os.environ.get("CI")) or not sys.stdout.isatty()
-    pytest_args = [
+    argv = [
         *paths,
         "-p",
         "no:cacheprovider",
@@ -205,54 +190,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The short summary lists failures and errors; known failures and skips are in the reports.
         "-rfE",
     ]
-    for spec in args.target:
-        pytest_args += ["--atcheck-target", spec]
-    for req_id in args.requirement:
-        pytest_args += ["--atcheck-requirement", req_id]
-    if args.report_dir:
-        pytest_args += ["--atcheck-report-dir", args.report_dir]
-    if args.baseline:
-        pytest_args += ["--atcheck-baseline", args.baseline]
     if args.keyword:
-        pytest_args += ["-k", args.keyword]
+        argv += ["-k", args.keyword]
     if args.verbose:
-        pytest_args.append("-v")
+        argv.append("-v")
     elif quiet_ci:
-        pytest_args += ["-q", "--no-header"]
-    capture = _RunCapture()
-    code = pytest.main(pytest_args, plugins=[capture])
+        argv += ["-q", "--no-header"]
+    return argv
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from atcheck.run_options import RunHandoff
+
+    paths = _suite_paths(args.suite)
+    options = run_options(args)
+    preflight(options.targets)
+    handoff = RunHandoff(options)
+    code = pytest.main(pytest_args(paths, args), plugins=[handoff])
     if code == pytest.ExitCode.INTERRUPTED:
         return EXIT_INTERRUPTED
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_USAGE
-    run = run_of(capture.config) if capture.config is not None else None
-    if run is None:
-        raise SetupError("the run did not start (see the messages above)")
-    report_json = run.report_dir / "report.json"
-    if not report_json.is_file():
-        raise SetupError(f"the run wrote no report at {report_json}")
-    data = json.loads(report_json.read_text(encoding="utf-8"))
-    not_started = [t for t in data.get("targets", []) if t.get("status") != "ran" and t.get("reason")]
+    report = handoff.report
+    if report is None:
+        raise SetupError("the run did not start or wrote no report (see the messages above)")
+    not_started = [t for t in report.targets if t.status != "ran" and t.reason]
     for target in not_started:
-        print(f"atcheck: target {target['name']} did not run: {target['reason']}", file=sys.stderr)
-    if _must_failed(data):
+        print(f"atcheck: target {target.name} did not run: {target.reason}", file=sys.stderr)
+    if report.must_failed:
         return EXIT_MUST_FAILED
     if not_started:
         return EXIT_USAGE
     return EXIT_OK
-
-
-def _must_failed(data: dict[str, Any]) -> bool:
-    """From report.json: did any MUST requirement fail or error for any target?"""
-    levels = {r["id"]: r["level"] for r in data.get("requirements", [])}
-    for result in data.get("results", []):
-        if result.get("known_failure"):
-            continue  # expected by the baseline: reported, but not a new failure
-        if result.get("outcome") in ("failed", "error") and any(
-            levels.get(i) == "MUST" for i in result.get("requirement_ids", [])
-        ):
-            return True
-    return False
 
 
 # -- targets -----------------------------------------------------------------------------------------------
@@ -294,14 +265,13 @@ def target_rows() -> list[dict[str, Any]]:
 
 
 def _container_reason() -> str | None:
+    from atcheck.targets.launchers.registry import new_launcher
+
     try:
-        container = importlib.import_module("atcheck.targets.launchers.container")
+        launcher = new_launcher("container")
     except ImportError:
         return "the container launcher is not installed"
-    from atcheck.targets.templating import RunSecrets
-
-    reason: str | None = container.ContainerLauncher(RunSecrets()).unavailable_reason()
-    return reason
+    return launcher.unavailable_reason()
 
 
 def cmd_targets(args: argparse.Namespace) -> int:

@@ -24,13 +24,11 @@ from types import FrameType
 from atcheck import __version__
 from atcheck.baseline import Baseline
 from atcheck.report.model import RunReport, TargetInfo, TestResult
+from atcheck.report.redact import scrub_files
 from atcheck.targets.launchers.base import LaunchContext
-from atcheck.targets.manifest import builtin_manifests, resolve_target
-from atcheck.targets.model import TargetManifest
-from atcheck.targets.stack import CONTAINER_SUFFIX, Stack, launcher_kind
-
-#: The targets a run checks when none is named.
-DEFAULT_TARGETS = ("reference", "arroba")
+from atcheck.targets.manifest import builtin_manifests
+from atcheck.targets.spec import TargetSpec, parse_targets
+from atcheck.targets.stack import Stack
 
 
 def new_run_id() -> str:
@@ -42,24 +40,13 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def resolve_targets(specs: list[str]) -> dict[str, TargetManifest]:
-    """Run names -> manifests. ``reference@container`` runs the reference manifest in containers."""
-    targets: dict[str, TargetManifest] = {}
-    for spec in specs or list(DEFAULT_TARGETS):
-        base = spec.removesuffix(CONTAINER_SUFFIX)
-        manifest = resolve_target(base)
-        name = manifest.name + (CONTAINER_SUFFIX if spec.endswith(CONTAINER_SUFFIX) else "")
-        targets[name] = manifest
-    return targets
-
-
 @dataclass
 class Run:
     """The state of one run, from configure to the written report."""
 
     run_id: str
     report_dir: Path
-    targets: dict[str, TargetManifest]
+    targets: dict[str, TargetSpec]  # by the run's name ("reference@container")
     stack: Stack
     scratch_dir: Path
     started_at: str = field(default_factory=now_iso)
@@ -69,12 +56,14 @@ class Run:
     baseline: Baseline = field(default_factory=Baseline)
     progress_group: tuple[str, str] | None = None  # (target, suite area) of the tests now running
     progress_counts: dict[str, int] = field(default_factory=dict)
+    report: RunReport | None = None  # the report, once written: its verdict is the run's
     _closed: bool = False
 
     @classmethod
-    def create(cls, target_specs: list[str], report_dir: Path | None, reports_root: Path) -> Run:
+    def create(cls, targets: tuple[TargetSpec, ...], report_dir: Path | None, reports_root: Path) -> Run:
+        """A run of ``targets`` (the default targets when empty), reporting into ``report_dir``."""
         run_id = new_run_id()
-        targets = resolve_targets(target_specs)
+        by_name = {t.name: t for t in targets} if targets else parse_targets(())
         out = report_dir or reports_root / run_id
         scratch = Path(tempfile.mkdtemp(prefix=f"atcheck-{run_id}-"))
         ctx = LaunchContext(
@@ -83,9 +72,9 @@ class Run:
             log_dir=out / "logs",
             labels={"org.atcheck.run": run_id},
         )
-        fallback = {n: m for n, m in builtin_manifests().items() if n == "reference"}
-        stack = Stack(targets, ctx, fallback_providers=fallback)
-        run = cls(run_id=run_id, report_dir=out, targets=targets, stack=stack, scratch_dir=scratch)
+        fallback = [m for n, m in builtin_manifests().items() if n == "reference"]
+        stack = Stack(by_name.values(), ctx, fallback_providers=fallback)
+        run = cls(run_id=run_id, report_dir=out, targets=by_name, stack=stack, scratch_dir=scratch)
         run._install_guards()
         return run
 
@@ -116,27 +105,15 @@ class Run:
     def _scrub_logs(self) -> None:
         """Service logs sit beside the reports, so the run's secrets are scrubbed from them too."""
         log_dir = self.report_dir / "logs"
-        if not log_dir.is_dir():
-            return
-        from atcheck.report.redact import Redactor
-
-        redactor = Redactor(self.stack.all_secrets())
-        for path in log_dir.iterdir():
-            if not path.is_file():
-                continue
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-                scrubbed = redactor.text(text)
-                if scrubbed != text:
-                    path.write_text(scrubbed, encoding="utf-8")
-            except OSError:
-                continue
+        if log_dir.is_dir():
+            scrub_files(log_dir.iterdir(), self.stack.all_secrets())
 
     # -- reporting ---------------------------------------------------------------------------------------
 
     def target_infos(self) -> list[TargetInfo]:
         infos = []
-        for name, manifest in self.targets.items():
+        for name, target in self.targets.items():
+            manifest = target.manifest
             failure = self.stack.failure(name)
             ran = any(r.target == name for r in self.results)
             started = name in self.stack.start_times
@@ -148,7 +125,7 @@ class Run:
                     implementation=manifest.implementation,
                     version=manifest.version,
                     roles=[r.value for r in manifest.roles],
-                    launcher=launcher_kind(manifest, name),
+                    launcher=target.launcher,
                     capabilities=sorted(manifest.capabilities),
                     status=status,
                     reason=reason,

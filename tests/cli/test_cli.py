@@ -10,6 +10,7 @@ import pytest
 
 from atcheck import cli, tools
 from atcheck.errors import SetupError
+from atcheck.targets.spec import parse_targets
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -58,7 +59,7 @@ def test_a_missing_node_is_a_setup_error_naming_the_fix(
     tools.forget()
     try:
         with pytest.raises(SetupError) as caught:
-            cli.preflight(["reference"])
+            cli.preflight(parse_targets(["reference"]).values())
     finally:
         tools.forget()
     assert "is not installed" in str(caught.value)

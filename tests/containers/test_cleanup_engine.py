@@ -41,13 +41,14 @@ from pathlib import Path
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers import container
 from atcheck.targets.manifest import load_manifest
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
 
 run_id, root = sys.argv[1], Path(sys.argv[2])
 manifest = load_manifest(root / "sleeper.toml")
 labels = {"org.atcheck.run": run_id}
 ctx = LaunchContext(run_id=run_id, run_dir=root / "run", log_dir=root / "logs", labels=labels)
-stack = Stack({"sleeper@container": manifest}, ctx)
+stack = Stack([TargetSpec.of(manifest, "container")], ctx)
 # No health endpoint in this image: start the container without waiting for readiness.
 container.wait_for_service = lambda *a, **k: 0.0
 stack.start("sleeper@container")

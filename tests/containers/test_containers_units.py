@@ -13,6 +13,7 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.container import ContainerLauncher, alias_for, uses_port_placeholder
 from atcheck.targets.manifest import parse_manifest
 from atcheck.targets.model import ContainerSpec, Role, ServiceEndpoint
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
@@ -48,7 +49,7 @@ def test_a_container_target_without_engine_fails_to_start_with_the_reason(
         "test",
     )
     ctx = LaunchContext(run_id="r", run_dir=tmp_path, log_dir=tmp_path / "logs")
-    stack = Stack({"x@container": manifest}, ctx)
+    stack = Stack([TargetSpec.of(manifest, "container")], ctx)
     with pytest.raises(LaunchError, match="container launcher cannot run here: no Docker engine"):
         stack.start("x@container")
     assert stack.failure("x@container") is not None  # reported as not run, with this reason

@@ -14,6 +14,7 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.container import ContainerLauncher
 from atcheck.targets.manifest import parse_manifest
 from atcheck.targets.model import Role
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
 
 pytestmark = pytest.mark.usefixtures("base_image")
@@ -73,7 +74,7 @@ def two_service_manifest() -> dict[str, object]:
 
 def test_stack_of_two_containers_talks_by_alias_and_cleans_up(launch_ctx: LaunchContext) -> None:
     manifest = parse_manifest(two_service_manifest(), "selftest")
-    stack = Stack({"duo@container": manifest}, launch_ctx)
+    stack = Stack([TargetSpec.of(manifest, "container")], launch_ctx)
     try:
         running = stack.start("duo@container")
         pds = running.endpoints[Role.PDS]

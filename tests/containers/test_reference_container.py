@@ -15,6 +15,7 @@ from atcheck.errors import SetupError
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
 
 
@@ -32,7 +33,7 @@ def reference_image(docker_engine: None) -> str:
 def test_reference_in_containers_creates_an_account_at_its_plc(
     reference_image: str, launch_ctx: LaunchContext
 ) -> None:
-    stack = Stack({"reference@container": builtin_manifests()["reference"]}, launch_ctx)
+    stack = Stack([TargetSpec.of(builtin_manifests()["reference"], "container")], launch_ctx)
     try:
         running = stack.start("reference@container")
         pds, plc = running.endpoints[Role.PDS], running.endpoints[Role.PLC]

@@ -29,8 +29,9 @@ def test_entries_match_by_exact_target_and_test(tmp_path: Path) -> None:
     assert baseline.expected("arroba", "suites/repo/t.py::test_swap[b]") is None  # another case: new
     assert baseline.expected("arroba", "suites/repo/t.py::test_swap") is None
     # The same implementation in a container has the same known failures.
-    assert baseline.expected("arroba@container", "suites/repo/t.py::test_swap[a]") is not None
-    assert baseline.expected("reference@container", "suites/repo/t.py::test_swap[a]") is None
+    swap = "suites/repo/t.py::test_swap[a]"
+    assert baseline.expected("arroba@container", swap, implementation="arroba") is not None
+    assert baseline.expected("reference@container", swap, implementation="reference") is None
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import KNOWN_CAPABILITIES, builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import RunningTarget, Stack
 from atcheck.tools import missing_tools
 
@@ -119,9 +120,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     run_dir = tmp_path_factory.mktemp("arroba-run")
     builtins = builtin_manifests()
     ctx = LaunchContext(run_id="arroba-selftest", run_dir=run_dir, log_dir=run_dir / "logs")
-    stack = Stack(
-        {"arroba": builtins["arroba"]}, ctx, fallback_providers={"reference": builtins["reference"]}
-    )
+    stack = Stack([TargetSpec.of(builtins["arroba"])], ctx, fallback_providers=[builtins["reference"]])
     try:
         target = stack.start("arroba")
         pds, plc = target.endpoint(Role.PDS), target.endpoint(Role.PLC)

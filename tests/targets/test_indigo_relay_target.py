@@ -30,8 +30,9 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
-from atcheck.targets.tools import missing_tools
+from atcheck.tools import missing_tools
 from atcheck.xrpc.client import XrpcClient
 
 SETUP = "scripts/setup-relay.sh"
@@ -129,7 +130,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     builtins = builtin_manifests()
     ctx = LaunchContext(run_id="relay-selftest", run_dir=run_dir, log_dir=run_dir / "logs")
     targets = {"reference": builtins["reference"], "indigo-relay": builtins["indigo-relay"]}
-    stack = Stack(targets, ctx, fallback_providers={"reference": builtins["reference"]})
+    specs = [TargetSpec.of(m) for m in targets.values()]
+    stack = Stack(specs, ctx, fallback_providers=[builtins["reference"]])
     try:
         running = stack.start("indigo-relay")
         relay = running.endpoint(Role.RELAY)

@@ -28,7 +28,7 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessLauncher, ProcessService, stop_process_group
 from atcheck.targets.launchers.url import UrlLauncher
 from atcheck.targets.manifest import parse_manifest, url_manifest
-from atcheck.targets.model import Role, TargetManifest
+from atcheck.targets.model import Credentials, Role, TargetManifest
 from atcheck.targets.ports import free_port, require_free
 from atcheck.targets.readiness import wait_until_healthy
 
@@ -386,21 +386,18 @@ def test_url_launcher_against_a_5xx_server(tmp_path: Path, tag: Path) -> None:
         stop_process_group(process, grace_s=1)
 
 
-def test_url_launcher_against_a_running_server(
-    tmp_path: Path, tag: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ATCHECK_ADMIN_PASSWORD", "admin-from-env")
-    monkeypatch.delenv("ATCHECK_ACCOUNT_PASSWORD", raising=False)
+def test_url_launcher_against_a_running_server(tmp_path: Path, tag: Path) -> None:
     process, port = _serve(tag, "healthy")
     try:
-        manifest = url_manifest(f"http://127.0.0.1:{port}/")
+        given = Credentials(admin_password="admin-{given}")  # braces stay literal
+        manifest = url_manifest(f"http://127.0.0.1:{port}/", credentials=given)
         ctx = context(tmp_path)
         service = UrlLauncher().start(manifest, manifest.services[0], ctx)
         (endpoint,) = service.endpoints
         assert endpoint.url == f"http://127.0.0.1:{port}" and endpoint.role is Role.PDS
-        assert endpoint.credentials.admin_password == "admin-from-env"
-        assert endpoint.credentials.account_password is None  # unset env: absent, not ""
-        assert "admin-from-env" in ctx.secrets
+        assert endpoint.credentials.admin_password == "admin-{given}"
+        assert endpoint.credentials.account_password is None  # not given: absent, not ""
+        assert "admin-{given}" in ctx.secrets
         service.stop()  # not ours: nothing happens
         assert process.poll() is None
     finally:

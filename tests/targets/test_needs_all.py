@@ -17,6 +17,7 @@ from atcheck.errors import ManifestError
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import parse_manifest
 from atcheck.targets.model import Role, ServiceEndpoint, TargetManifest
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
 from atcheck.targets.templating import TemplateScope
 
@@ -119,7 +120,7 @@ def test_a_relay_gets_every_pds_of_the_other_targets(tmp_path: Path, tag: Path, 
         "relay": _relay(tag),
     }
     ctx = LaunchContext(run_id="selftest", run_dir=tmp_path / "run", log_dir=tmp_path / "logs")
-    stack = Stack(targets, ctx)
+    stack = Stack([TargetSpec.of(m) for m in targets.values()], ctx)
     stacks.append(stack)
     relay = stack.start("relay")
     given = relay.needs_all[Role.PDS]
@@ -140,7 +141,7 @@ def test_a_pds_that_fails_is_left_out(tmp_path: Path, tag: Path, stacks: list[St
         "relay": _relay(tag),
     }
     ctx = LaunchContext(run_id="selftest", run_dir=tmp_path / "run", log_dir=tmp_path / "logs")
-    stack = Stack(targets, ctx)
+    stack = Stack([TargetSpec.of(m) for m in targets.values()], ctx)
     stacks.append(stack)
     relay = stack.start("relay")
     assert [e.target for e in relay.needs_all[Role.PDS]] == ["good"]
@@ -148,7 +149,7 @@ def test_a_pds_that_fails_is_left_out(tmp_path: Path, tag: Path, stacks: list[St
 
 def test_a_run_without_pds_gives_an_empty_list(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
     ctx = LaunchContext(run_id="selftest", run_dir=tmp_path / "run", log_dir=tmp_path / "logs")
-    stack = Stack({"relay": _relay(tag)}, ctx)
+    stack = Stack([TargetSpec.of(_relay(tag))], ctx)
     stacks.append(stack)
     relay = stack.start("relay")
     assert relay.needs_all == {Role.PDS: []}

@@ -21,6 +21,7 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import RunningTarget, Stack
 from atcheck.tools import missing_tools
 
@@ -46,7 +47,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
         pytest.skip(f"reference target not installed: {problem}")
     root = tmp_path_factory.mktemp("reference-run")
     ctx = LaunchContext(run_id="selftest", run_dir=root / "run", log_dir=root / "logs")
-    stack = Stack({"reference": builtin_manifests()["reference"]}, ctx)
+    stack = Stack([TargetSpec.of(builtin_manifests()["reference"])], ctx)
     try:
         target = stack.start("reference")
         services = [s for s in stack.running_services() if isinstance(s, ProcessService)]

@@ -18,7 +18,8 @@ from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import parse_manifest, url_manifest
 from atcheck.targets.model import Role, TargetManifest
 from atcheck.targets.ports import free_port
-from atcheck.targets.stack import Stack, launcher_kind
+from atcheck.targets.spec import TargetSpec
+from atcheck.targets.stack import Stack
 
 from .conftest import tagged_pids, wait_gone
 
@@ -67,7 +68,7 @@ def env_of(url: str, name: str) -> object:
 
 def new_stack(tmp_path: Path, targets: dict[str, TargetManifest], **kwargs: Any) -> Stack:
     ctx = LaunchContext(run_id="selftest", run_dir=tmp_path / "run", log_dir=tmp_path / "logs")
-    return Stack(targets, ctx, **kwargs)
+    return Stack([TargetSpec.of(m) for m in targets.values()], ctx, **kwargs)
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ def test_own_service_provides_a_role_first(tmp_path: Path, tag: Path, stacks: li
 
 def test_fallback_provider_when_no_target_provides(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
     pds = manifest("pdsimpl", service(tag, "pds", ["pds"], needs=["plc"], env={"PLC_URL": "{plc.url}"}))
-    fallback = {"refplc": manifest("refplc", service(tag, "plc", ["plc"]))}
+    fallback = [manifest("refplc", service(tag, "plc", ["plc"]))]
     stack = new_stack(tmp_path, {"pdsimpl": pds}, fallback_providers=fallback)
     stacks.append(stack)
     plc = stack.start("pdsimpl").endpoint(Role.PLC)
@@ -188,7 +189,7 @@ def test_an_unreachable_url_target_is_remembered(tmp_path: Path, stacks: list[St
     remote = url_manifest(f"http://127.0.0.1:{free_port()}")
     stack = new_stack(tmp_path, {remote.name: remote})
     stacks.append(stack)
-    assert launcher_kind(remote, remote.name) == "url"
+    assert stack.targets[remote.name].launcher == "url"
     with pytest.raises(TargetUnreachable):
         stack.start(remote.name)
     assert isinstance(stack.failure(remote.name), TargetUnreachable)
@@ -224,8 +225,8 @@ def test_stop_all_and_run_close_leave_nothing_behind(tmp_path: Path, tag: Path) 
     half = manifest(  # its first service starts, its second dies: the first must still be stopped
         "half", service(tag, "plc", ["plc"]), service(tag, "pds", ["pds"], mode="die")
     )
-    targets = {"pdsimpl": pds, "half": half}
-    stack = Stack(targets, ctx)
+    targets = {"pdsimpl": TargetSpec.of(pds), "half": TargetSpec.of(half)}
+    stack = Stack(targets.values(), ctx)
     report_dir = tmp_path / "report"
     run = Run(run_id="selftest", report_dir=report_dir, targets=targets, stack=stack, scratch_dir=scratch)
     try:

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
@@ -274,3 +275,22 @@ class Redactor:
     def report(self, report: RunReport) -> RunReport:
         """A scrubbed copy of the whole report; the original is left untouched."""
         return cast(RunReport, self.model(report))
+
+
+def scrub_files(paths: Iterable[Path], secrets: Iterable[str]) -> None:
+    """Scrub the run's secrets from files written beside the reports (service logs, allure's results).
+
+    The one pass for files atcheck did not render itself: each is rewritten only when it held a secret, and
+    one that cannot be read or written is left alone (it is not a report of ours).
+    """
+    redactor = Redactor(secrets)
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            scrubbed = redactor.text(text)
+            if scrubbed != text:
+                path.write_text(scrubbed, encoding="utf-8")
+        except OSError:
+            continue

@@ -27,7 +27,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -45,6 +44,7 @@ from atcheck.targets.model import (
     ServiceSpec,
     TargetManifest,
 )
+from atcheck.targets.templating import literal
 
 #: Capabilities a PDS may declare; suites mark tests with the ones they need.
 KNOWN_CAPABILITIES = frozenset(
@@ -263,9 +263,16 @@ def builtin_manifests() -> dict[str, TargetManifest]:
     return found
 
 
-def url_manifest(url: str, *, capabilities: frozenset[str] | None = None) -> TargetManifest:
-    """A target for an already-running PDS at ``url`` (credentials come from flags or env)."""
+def url_manifest(
+    url: str, *, capabilities: frozenset[str] | None = None, credentials: Credentials | None = None
+) -> TargetManifest:
+    """A target for an already-running PDS at ``url``, with the credentials the user gave for it.
+
+    They are handed over as values (``atcheck run`` flags, or ``ATCHECK_*`` variables read once by whoever
+    starts the run), never through this process's environment, and they are scrubbed from every report.
+    """
     _check_url(url, "--target")
+    given = credentials or Credentials()
     parts = urlsplit(url)
     name = f"url:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return TargetManifest(
@@ -279,22 +286,18 @@ def url_manifest(url: str, *, capabilities: frozenset[str] | None = None) -> Tar
                 roles=(Role.PDS,),
                 url=url.rstrip("/"),
                 health=HealthCheck(path="/xrpc/_health", timeout_s=10.0),
-                credentials={
-                    "admin_password": "{env:ATCHECK_ADMIN_PASSWORD}",
-                    "account_handle": "{env:ATCHECK_ACCOUNT_HANDLE}",
-                    "account_password": "{env:ATCHECK_ACCOUNT_PASSWORD}",
-                    "invite_code": "{env:ATCHECK_INVITE_CODE}",
-                },
+                credentials={k: literal(v) for k, v in vars(given).items() if v},
             ),
         ),
         capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - {"identity.plc"},
         # With an account given, suites use it rather than creating accounts on someone's server.
-        provisioning="given" if os.environ.get("ATCHECK_ACCOUNT_HANDLE") else "xrpc",
+        provisioning="given" if given.account_handle else "xrpc",
     )
 
 
 def resolve_target(spec: str) -> TargetManifest:
-    """Turn a ``--target`` value into a manifest: a built-in name, a manifest path, or a URL."""
+    """Turn a ``--target`` value into a manifest: a built-in name, a manifest path, or a URL (without
+    credentials: :func:`atcheck.targets.spec.parse_target` is what a run uses)."""
     if "://" in spec:
         return url_manifest(spec)
     if spec.endswith(".toml") or "/" in spec:

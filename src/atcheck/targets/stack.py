@@ -12,21 +12,18 @@ alike.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import importlib
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from atcheck.errors import AtcheckError, LaunchError, ManifestError
 from atcheck.targets.launchers.base import LaunchContext, Launcher, RunningService
-from atcheck.targets.launchers.process import ProcessLauncher
-from atcheck.targets.launchers.url import UrlLauncher
+from atcheck.targets.launchers.registry import new_launcher
 from atcheck.targets.model import Role, ServiceEndpoint, ServiceSpec, TargetManifest
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.templating import RunSecrets
 
-CONTAINER_SUFFIX = "@container"
-#: ``reference#2`` is the second instance of ``reference``: see :meth:`Stack.start_instance`.
-INSTANCE_SEPARATOR = "#"
 #: Roles one service plays for the whole run: a second instance of a target uses the first one's.
 SHARED_ROLES = frozenset({Role.PLC})
 
@@ -46,29 +43,21 @@ class RunningTarget:
         return self.endpoints.get(role)
 
 
-def launcher_kind(manifest: TargetManifest, name: str) -> str:
-    if name.split(INSTANCE_SEPARATOR, 1)[0].endswith(CONTAINER_SUFFIX):
-        return "container"
-    if all(s.url for s in manifest.services):
-        return "url"
-    return "process"
-
-
 class Stack:
     """Starts targets on demand and remembers failures, so a broken target fails fast for every test."""
 
     def __init__(
         self,
-        targets: dict[str, TargetManifest],
+        targets: Iterable[TargetSpec],
         ctx: LaunchContext,
         *,
-        fallback_providers: dict[str, TargetManifest] | None = None,
+        fallback_providers: Iterable[TargetManifest] = (),
     ) -> None:
-        # run name (e.g. "reference@container") -> manifest; a copy, since start_instance adds to it
-        self.targets = dict(targets)
+        # run name (e.g. "reference@container") -> target; start_instance adds to it
+        self.targets = {t.name: t for t in targets}
         self.ctx = ctx
         self.secrets = RunSecrets()
-        self.fallback = fallback_providers or {}
+        self.fallback = tuple(fallback_providers)
         self._services: dict[tuple[str, str], RunningService] = {}
         self._running: dict[str, RunningTarget] = {}
         self._failed: dict[str, AtcheckError] = {}
@@ -81,17 +70,9 @@ class Stack:
     # -- launchers ---------------------------------------------------------------------------------------
 
     def launcher(self, kind: str) -> Launcher:
+        """The run's one launcher of ``kind`` (made on first use; they share the run's secrets)."""
         if kind not in self._launchers:
-            if kind == "process":
-                self._launchers[kind] = ProcessLauncher(self.secrets)
-            elif kind == "url":
-                self._launchers[kind] = UrlLauncher(self.secrets)
-            elif kind == "container":
-                # Imported late: it pulls in testcontainers, which a process-only run never needs.
-                container = importlib.import_module("atcheck.targets.launchers.container")
-                self._launchers[kind] = container.ContainerLauncher(self.secrets)
-            else:
-                raise ManifestError(f"unknown launcher {kind!r}")
+            self._launchers[kind] = new_launcher(kind, self.secrets)
         return self._launchers[kind]
 
     # -- starting ----------------------------------------------------------------------------------------
@@ -106,10 +87,10 @@ class Stack:
                 return self._running[name]
             if name in self._failed:
                 raise self._failed[name]
-            manifest = self.targets[name]
-            kind = launcher_kind(manifest, name)
-            import time
-
+            if name not in self.targets:
+                raise ManifestError(f"target {name!r} is not a target of this run")
+            target = self.targets[name]
+            manifest, kind = target.manifest, target.launcher
             started = time.monotonic()
             try:
                 reason = self.launcher(kind).unavailable_reason()
@@ -140,17 +121,14 @@ class Stack:
         secrets are its own. It is not a target of the run (no suite runs against it), but relays started
         after it follow it like any PDS of the run.
         """
-        if number < 2:
-            raise ValueError("instance numbers start at 2 (the target itself is the first)")
-        instance = f"{name}{INSTANCE_SEPARATOR}{number}"
         with self._lock:
-            if instance not in self.targets:
-                manifest = self.targets[name]
-                own = tuple(s for s in manifest.services if not set(s.roles) <= SHARED_ROLES)
-                if not own:
-                    raise LaunchError(f"target {name} has no service of its own to start a second time")
-                self.targets[instance] = dataclasses.replace(manifest, name=instance, services=own)
-        return self.start(instance)
+            target = self.targets[name]
+            own = tuple(s for s in target.manifest.services if not set(s.roles) <= SHARED_ROLES)
+            if not own:
+                raise LaunchError(f"target {name} has no service of its own to start a second time")
+            instance = target.instance(number, own)
+            self.targets.setdefault(instance.name, instance)
+        return self.start(instance.name)
 
     def _shared_needs(self, name: str, manifest: TargetManifest, kind: str) -> dict[Role, ServiceEndpoint]:
         """Endpoints of roles this target needs but does not provide itself (e.g. the shared PLC)."""
@@ -210,19 +188,19 @@ class Stack:
 
     def _provide(self, role: Role, asker: str, kind: str, chain: tuple[str, ...]) -> ServiceEndpoint:
         """An endpoint for ``role`` from another target of the run, or from a fallback provider."""
-        candidates = [(n, m) for n, m in self.targets.items() if n != asker]
-        for fallback_name, fallback in self.fallback.items():
+        candidates = [t for n, t in self.targets.items() if n != asker]
+        for fallback in self.fallback:
             # A container target gets the fallback provider in a container too, on the run's network.
-            name = fallback_name + CONTAINER_SUFFIX if kind == "container" else fallback_name
-            if name not in self.targets:
-                candidates.append((name, fallback))
-        for other_name, other in candidates:
-            if launcher_kind(other, other_name) != kind and kind != "url":
+            provider = TargetSpec.of(fallback, "container" if kind == "container" else "process")
+            if provider.name not in self.targets:
+                candidates.append(provider)
+        for other in candidates:
+            if other.launcher != kind and kind != "url":
                 continue
-            service = next((s for s in other.services if role in s.roles), None)
+            service = next((s for s in other.manifest.services if role in s.roles), None)
             if service is not None:
                 # Started by its own launcher: a URL target's provider is still a process (or container).
-                svc = self._start_service(other_name, other, service, launcher_kind(other, other_name), chain)
+                svc = self._start_service(other.name, other.manifest, service, other.launcher, chain)
                 return next(e for e in svc.endpoints if e.role == role)
         raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
 
@@ -236,13 +214,13 @@ class Stack:
         """
         found: list[ServiceEndpoint] = []
         for other_name, other in self.targets.items():
-            if other_name == asker or launcher_kind(other, other_name) != kind:
+            if other_name == asker or other.launcher != kind:
                 continue
-            for service in other.services:
+            for service in other.manifest.services:
                 if role not in service.roles:
                     continue
                 try:
-                    svc = self._start_service(other_name, other, service, kind, chain)
+                    svc = self._start_service(other_name, other.manifest, service, kind, chain)
                 except AtcheckError:
                     continue
                 found.extend(e for e in svc.endpoints if e.role == role)

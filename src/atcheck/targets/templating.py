@@ -41,6 +41,11 @@ def _k256_private_key_hex() -> str:
             return f"{candidate:064x}"
 
 
+def literal(value: str) -> str:
+    """A template that renders to ``value`` itself: a given password may hold braces."""
+    return value.replace("{", "{{").replace("}", "}}")
+
+
 @dataclass
 class RunSecrets:
     """Secrets of one run, made on first use and remembered so every service sees the same value."""

@@ -28,28 +28,23 @@ import contextlib
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from atcheck.containers import cleanup, engine
 from atcheck.containers.recipes import BASE_REPOSITORY, recipe_for_image
 from atcheck.errors import LaunchError, ManifestError, SetupError
-from atcheck.paths import implementations_dir
 from atcheck.targets.launchers.base import LaunchContext, log_tail
-from atcheck.targets.model import (
-    ContainerSpec,
-    Credentials,
-    Role,
-    ServiceEndpoint,
-    ServiceSpec,
-    TargetManifest,
-)
+from atcheck.targets.launchers.render import data_dir, log_path, render_service, run_name, where
+from atcheck.targets.model import ContainerSpec, Role, ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.ports import LOOPBACK, free_port
 from atcheck.targets.readiness import wait_for_service
-from atcheck.targets.templating import RunSecrets, TemplateScope
-from atcheck.tools import resolve_tool
+from atcheck.targets.templating import RunSecrets
+
+K = TypeVar("K", Role, int)  # needed endpoints are keyed by role, or by position (needs_all)
 
 STOP_TIMEOUT_S = 3
 LOG_TAIL_LINES = 15
@@ -167,9 +162,9 @@ class ContainerLauncher:
 
     def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> ContainerService:
         spec = service.container
-        where = f"target {target.name}@container, service {service.name}"
+        at = where(target, service, ctx)
         if spec is None:
-            raise ManifestError(f"{where}: no [service.container] section; use another launcher")
+            raise ManifestError(f"{at}: no [service.container] section; use another launcher")
         image = resolve_image(spec.image)
         with self._lock:
             ownership_labels = cleanup.ownership_labels({cleanup.LABEL_RUN: ctx.run_id, **ctx.labels})
@@ -179,42 +174,29 @@ class ContainerLauncher:
         try:
             host_port = free_port()
             inner_port = host_port if uses_port_placeholder(spec) else spec.port
-            # Bind mounts need absolute paths (a --report-dir may be relative).
-            host_data = (ctx.run_dir / "data" / f"{target.name}@container" / service.name).resolve()
-            log_dir = ctx.log_dir.resolve()
-            host_data.mkdir(parents=True, exist_ok=True)
+            host_data = data_dir(target, service, ctx)
+            log = log_path(target, service, ctx)
             data_mount = spec.data_dir or str(host_data)
-            log_dir.mkdir(parents=True, exist_ok=True)
-            log_name = f"{target.name}@container-{service.name}.log".replace("/", "_").replace(":", "_")
-            log_path = log_dir / log_name
-            scope = TemplateScope(
-                port=inner_port,
+            rendered = render_service(
+                target, service, ctx, self.secrets,
+                command=spec.command or (), env=spec.env, port=inner_port,
                 host="0.0.0.0",  # inside the container; the published port is bound to 127.0.0.1 on the host
-                data_dir=data_mount,
-                log_dir=str(log_dir),
-                tools=ctx.tools,
-                needs=self.container_side(ctx.needs, where),
-                extra={"implementations": str(implementations_dir()), "python": "python3"},
-                secrets=self.secrets,
-                tool_resolver=resolve_tool,
-                secret_namespace=ctx.target_name,
-            )
-            did = scope.render(service.did, f"{where}.did") if service.did else None
-            if did:
-                scope.extra = {**scope.extra, "self.did": did}
-            command = (
-                [scope.render(part, f"{where}.command") for part in spec.command] if spec.command else None
-            )
+                data_dir=data_mount, needs=self.container_side(ctx.needs, at),
+                needs_all={
+                    role: list(self.container_side(dict(enumerate(every)), at).values())
+                    for role, every in ctx.needs_all.items()
+                },
+                python="python3",
+            )  # fmt: skip
+            command, did, credentials = rendered.command or None, rendered.did, rendered.credentials
             env = {
                 "NO_PROXY": "*",
                 "no_proxy": "*",
                 # The run network's host names (this service's, and those started before it): a wrapper that
                 # only talks to "this machine" may accept them too, as they are containers on this machine.
                 "ATCHECK_RUN_HOSTS": ",".join(sorted(self._aliases)),
-                **scope.render_map(spec.env, f"{where}.env"),
+                **rendered.env,
             }
-            credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
-            ctx.secrets.extend(s for s in self.secrets.all() if s not in ctx.secrets)
 
             from testcontainers.core.container import DockerContainer
 
@@ -226,13 +208,13 @@ class ContainerLauncher:
             container.ports[f"{inner_port}/tcp"] = published
             container.with_network(network).with_network_aliases(alias)
             container.with_volume_mapping(str(host_data), data_mount, "rw")
-            container.with_volume_mapping(str(log_dir), str(log_dir), "rw")
+            container.with_volume_mapping(str(log.parent), str(log.parent), "rw")
             run_id = re.sub(r"[^A-Za-z0-9_.-]", "-", ctx.run_id)
             container.with_name(f"atcheck-{run_id}-{alias}")
             container.with_kwargs(
                 labels={
                     **ownership_labels,
-                    "org.atcheck.target": f"{target.name}@container",
+                    "org.atcheck.target": run_name(target, ctx),
                     "org.atcheck.service": service.name,
                 },
                 init=True,  # Node as PID 1 would ignore SIGTERM
@@ -248,14 +230,14 @@ class ContainerLauncher:
                 spec=service,
                 endpoints=endpoints,
                 container=container,
-                log_path=log_path,
+                log_path=log,
                 alias=alias,
                 internal_url=internal_url,
                 on_stop=self._forget,
             )
-            with log_path.open("ab") as log:
+            with log.open("ab") as out:
                 shown = " ".join(command) if command else "(image default command)"
-                log.write(f"# atcheck: {image} {shown}\n# host {url}, network {internal_url}\n".encode())
+                out.write(f"# atcheck: {image} {shown}\n# host {url}, network {internal_url}\n".encode())
             with self._lock:
                 self._services.append(running)
                 self._internal_urls[url] = internal_url
@@ -267,27 +249,25 @@ class ContainerLauncher:
             try:
                 container.start()
             except Exception as exc:
-                raise LaunchError(
-                    f"{where}: the engine could not start {image}: {_first_line(exc)}"
-                ) from None
+                raise LaunchError(f"{at}: the engine could not start {image}: {_first_line(exc)}") from None
             running.follow_logs()
-            wait_for_service(running, url, service.health, where, min_interval_s=0.2)
+            wait_for_service(running, url, service.health, at, min_interval_s=0.2)
         except BaseException:
             running.stop()
             raise
         running.started_s = time.monotonic() - started
         return running
 
-    def container_side(self, needs: dict[Role, ServiceEndpoint], where: str) -> dict[Role, ServiceEndpoint]:
+    def container_side(self, needs: Mapping[K, ServiceEndpoint], at: str) -> dict[K, ServiceEndpoint]:
         """The needed endpoints as a container sees them: by network alias instead of a host port."""
-        translated = {}
+        translated: dict[K, ServiceEndpoint] = {}
         for role, endpoint in needs.items():
             internal = self._internal_urls.get(endpoint.url)
             if internal is not None:
                 translated[role] = replace(endpoint, url=internal)
             elif urlsplit(endpoint.url).hostname in _LOOPBACK_HOSTS:
                 raise LaunchError(
-                    f"{where}: needs {role.value} at {endpoint.url}, which a container cannot reach "
+                    f"{at}: needs {role} at {endpoint.url}, which a container cannot reach "
                     "(only services started by the container launcher are on the run's network)"
                 )
             else:

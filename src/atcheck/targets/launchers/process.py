@@ -10,19 +10,18 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from atcheck.errors import LaunchError, ManifestError
-from atcheck.paths import implementations_dir
 from atcheck.targets.launchers.base import LaunchContext, log_tail
-from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, TargetManifest
+from atcheck.targets.launchers.render import data_dir, log_path, render_service, where
+from atcheck.targets.model import ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.ports import LOOPBACK, free_port, require_free
 from atcheck.targets.readiness import wait_for_service
-from atcheck.targets.templating import RunSecrets, TemplateScope
-from atcheck.tools import missing_tools, resolve_tool
+from atcheck.targets.templating import RunSecrets
+from atcheck.tools import missing_tools
 
 STOP_GRACE_S = 5.0
 
@@ -107,66 +106,48 @@ class ProcessLauncher:
 
     def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> ProcessService:
         spec = service.process
-        where = f"target {target.name}, service {service.name}"
+        at = where(target, service, ctx)
         if spec is None:
-            raise ManifestError(f"{where}: no [service.process] section; use another launcher")
+            raise ManifestError(f"{at}: no [service.process] section; use another launcher")
         problem = missing_tools(spec.requires)
         if problem:
             from atcheck.errors import SetupError
 
-            raise SetupError(f"{where}: {problem}")
+            raise SetupError(f"{at}: {problem}")
         if spec.port is not None:
-            require_free(spec.port, where)
+            require_free(spec.port, at)
         port = spec.port or free_port()
-        data_dir = ctx.run_dir / "data" / target.name / service.name
-        data_dir.mkdir(parents=True, exist_ok=True)
-        ctx.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = ctx.log_dir / f"{target.name}-{service.name}.log".replace("/", "_").replace(":", "_")
-        scope = TemplateScope(
-            port=port,
-            data_dir=str(data_dir),
-            log_dir=str(ctx.log_dir),
-            tools=ctx.tools,
-            needs=ctx.needs,
-            needs_all=ctx.needs_all,
-            extra={"implementations": str(implementations_dir()), "python": sys.executable},
-            secrets=self.secrets,
-            tool_resolver=resolve_tool,
-            secret_namespace=ctx.target_name,
-        )
-        did = scope.render(service.did, f"{where}.did") if service.did else None
-        if did:
-            scope.extra = {**scope.extra, "self.did": did}
-        command = [scope.render(part, f"{where}.command") for part in spec.command]
+        data = data_dir(target, service, ctx)
+        log = log_path(target, service, ctx)
+        rendered = render_service(
+            target, service, ctx, self.secrets,
+            command=spec.command, env=spec.env, cwd=spec.cwd, port=port, data_dir=str(data),
+        )  # fmt: skip
+        command, did, credentials = rendered.command, rendered.did, rendered.credentials
         env = {
             **_base_env(),
-            **scope.render_map(spec.env, f"{where}.env"),
+            **rendered.env,
             # Marks every process of the run, so a self-test can prove none survives it (/proc/*/environ).
             "ATCHECK_RUN_ID": ctx.run_id,
         }
-        credentials = Credentials(**scope.render_map(service.credentials, f"{where}.credentials"))
-        # Every credential is a secret, generated or not: report writers scrub what ctx.secrets lists.
-        for secret in [*self.secrets.all(), *credentials.secrets()]:
-            if secret not in ctx.secrets:
-                ctx.secrets.append(secret)
-        cwd = scope.render(spec.cwd, f"{where}.cwd") if spec.cwd else str(data_dir)
-        with log_path.open("ab") as log:
-            log.write(f"# atcheck: {' '.join(command)}\n".encode())
-            log.flush()
+        cwd = rendered.cwd or str(data)
+        with log.open("ab") as out:
+            out.write(f"# atcheck: {' '.join(command)}\n".encode())
+            out.flush()
             try:
                 process = subprocess.Popen(
                     command,
                     cwd=cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
-                    stdout=log,
+                    stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
             except OSError as exc:
                 if not Path(cwd).is_dir():
-                    raise LaunchError(f"{where}: working directory {cwd} does not exist") from None
-                raise LaunchError(f"{where}: cannot run {command[0]!r}: {exc.strerror}") from None
+                    raise LaunchError(f"{at}: working directory {cwd} does not exist") from None
+                raise LaunchError(f"{at}: cannot run {command[0]!r}: {exc.strerror}") from None
         url = f"http://{LOOPBACK}:{port}"
         endpoints = [
             ServiceEndpoint(
@@ -179,10 +160,10 @@ class ProcessLauncher:
             )
             for role in service.roles
         ]
-        running = ProcessService(spec=service, endpoints=endpoints, process=process, log_path=log_path)
+        running = ProcessService(spec=service, endpoints=endpoints, process=process, log_path=log)
         started = time.monotonic()
         try:
-            wait_for_service(running, url, service.health, where)
+            wait_for_service(running, url, service.health, at)
         except BaseException:
             running.stop()
             raise

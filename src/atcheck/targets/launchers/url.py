@@ -11,8 +11,9 @@ import httpx
 
 from atcheck.errors import ManifestError, TargetUnreachable
 from atcheck.targets.launchers.base import LaunchContext
-from atcheck.targets.model import Credentials, ServiceEndpoint, ServiceSpec, TargetManifest
-from atcheck.targets.templating import RunSecrets, TemplateScope
+from atcheck.targets.launchers.render import render_service, where
+from atcheck.targets.model import ServiceEndpoint, ServiceSpec, TargetManifest
+from atcheck.targets.templating import RunSecrets
 
 
 @dataclass
@@ -40,26 +41,21 @@ class UrlLauncher:
         return None
 
     def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> RemoteService:
-        where = f"target {target.name}, service {service.name}"
+        at = where(target, service, ctx)
         if not service.url:
-            raise ManifestError(f"{where}: no url")
+            raise ManifestError(f"{at}: no url")
         url = service.url.rstrip("/")
         health = url + service.health.path
         try:
             with httpx.Client(timeout=service.health.timeout_s, trust_env=False) as client:
                 response = client.get(health)
         except httpx.HTTPError as exc:
-            raise TargetUnreachable(
-                f"{where}: {health} did not answer ({type(exc).__name__}: {exc})"
-            ) from None
+            raise TargetUnreachable(f"{at}: {health} did not answer ({type(exc).__name__}: {exc})") from None
         if response.status_code >= 500:
-            raise TargetUnreachable(f"{where}: {health} answered HTTP {response.status_code}")
-        scope = TemplateScope(secrets=self.secrets, needs=ctx.needs)
-        rendered = scope.render_map(service.credentials, f"{where}.credentials")
-        credentials = Credentials(**{k: v for k, v in rendered.items() if v})
-        ctx.secrets.extend(credentials.secrets())
-        did = scope.render(service.did, f"{where}.did") if service.did else None
+            raise TargetUnreachable(f"{at}: {health} answered HTTP {response.status_code}")
+        rendered = render_service(target, service, ctx, self.secrets)
         endpoints = [
-            ServiceEndpoint(target.name, service.name, role, url, did, credentials) for role in service.roles
+            ServiceEndpoint(target.name, service.name, role, url, rendered.did, rendered.credentials)
+            for role in service.roles
         ]
         return RemoteService(spec=service, endpoints=endpoints)

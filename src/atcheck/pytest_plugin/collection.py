@@ -1,0 +1,82 @@
+"""Collection: every suite test names catalogued requirements, and runs once per target of the run.
+
+An unknown requirement ID, or a test under ``suites/`` that names none, fails collection: a report that
+counted such a test would be quietly wrong. ``--atcheck-requirement`` narrows a session to some IDs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atcheck.catalogue import load_catalogue
+from atcheck.errors import AtcheckError
+from atcheck.paths import suites_dir
+from atcheck.pytest_plugin.configure import wanted_requirements
+from atcheck.pytest_plugin.state import requirement_ids, run_of
+
+_SHOWN_PROBLEMS = 20
+
+
+def in_suites(item: pytest.Item) -> bool:
+    """Whether a test is a conformance test (it lives under ``suites/``)."""
+    try:
+        suites = suites_dir().resolve()
+    except AtcheckError:
+        return False
+    return suites in Path(str(item.path)).resolve().parents
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    run = run_of(metafunc.config)
+    names = list(run.targets) if run is not None else []
+    # Session scope groups the tests of one target together, so each target starts once and early ones stop
+    # being needed sooner; an empty list makes pytest skip the test with "got empty parameter set".
+    metafunc.parametrize("target", names, indirect=True, scope="session", ids=names)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    run = run_of(config)
+    if run is None and not any(requirement_ids(i) or in_suites(i) for i in items):
+        return  # plain self-tests of the harness: nothing to check against the catalogue
+    try:
+        catalogue = load_catalogue()
+    except AtcheckError as exc:
+        raise pytest.UsageError(f"atcheck: {exc}") from None
+    wanted = wanted_requirements(config)
+    unknown_wanted = sorted(i for i in wanted if i not in catalogue)
+    if unknown_wanted:
+        raise pytest.UsageError(f"atcheck: unknown requirement ID(s) {', '.join(unknown_wanted)}")
+    problems: list[str] = []
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        ids = requirement_ids(item)
+        if in_suites(item) and not ids:
+            problems.append(f"{item.nodeid}: a conformance test must name its requirement(s)")
+        unknown = [i for i in ids if i not in catalogue]
+        if unknown:
+            problems.append(f"{item.nodeid}: unknown requirement ID(s) {', '.join(unknown)}")
+        if wanted and not wanted.intersection(ids):
+            deselected.append(item)
+            continue
+        kept.append(item)
+        if run is not None and ids:
+            base = item.nodeid.split("[")[0]
+            for req_id in ids:
+                tests = run.tests_by_requirement.setdefault(req_id, [])
+                if base not in tests:
+                    tests.append(base)
+    if problems:
+        shown = "\n  ".join(problems[:_SHOWN_PROBLEMS])
+        rest = len(problems) - _SHOWN_PROBLEMS
+        more = f"\n  ... and {rest} more" if rest > 0 else ""
+        raise pytest.UsageError(f"atcheck: requirement markers are wrong:\n  {shown}{more}")
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept

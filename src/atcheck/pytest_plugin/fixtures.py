@@ -1,0 +1,134 @@
+"""The fixtures suites use: the target under test, clients by role, a peer target, fresh accounts.
+
+Each target starts lazily, on the first test that needs it, through the run's stack; a target that cannot
+start makes every test of it an error with the reason (:class:`TargetDidNotStart`), never a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from atcheck.accounts import Account, AccountFactory
+from atcheck.errors import AtcheckError
+from atcheck.pytest_plugin.state import FACTORIES_KEY, run_of
+from atcheck.run import Run
+from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.targets.model import Role
+from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
+
+
+def _start(run: Run, name: str, recorder: EvidenceRecorder, what: str = "target") -> TargetUnderTest:
+    try:
+        running = run.stack.start(name)
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"{what} {name} did not start: {exc}") from None
+    return TargetUnderTest(name=name, manifest=run.targets[name].manifest, running=running, recorder=recorder)
+
+
+@pytest.fixture(scope="session")
+def _atcheck_recorder() -> EvidenceRecorder:
+    """One recorder for the session, emptied before each test: every client records into the current test."""
+    return EvidenceRecorder()
+
+
+@pytest.fixture(autouse=True)
+def _atcheck_fresh_evidence(request: pytest.FixtureRequest) -> None:
+    """Empty the session recorder before each target test, so evidence belongs to the test that made it."""
+    if "target" in request.fixturenames:
+        recorder: EvidenceRecorder = request.getfixturevalue("_atcheck_recorder")
+        recorder.clear()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest, _atcheck_recorder: EvidenceRecorder) -> Iterator[TargetUnderTest]:
+    """The target under test (parametrized over the run's targets)."""
+    run = run_of(request.config)
+    if run is None:
+        pytest.skip("no atcheck run: this session does not run conformance suites")
+    tut = _start(run, str(request.param), _atcheck_recorder)
+    yield tut
+    tut.close()
+
+
+@pytest.fixture
+def pds(target: TargetUnderTest) -> XrpcClient:
+    """An unauthenticated XRPC client for the target's PDS."""
+    return target.client(Role.PDS)
+
+
+@pytest.fixture
+def plc(target: TargetUnderTest) -> XrpcClient:
+    """An HTTP client for the PLC directory the target uses."""
+    return target.client(Role.PLC)
+
+
+@pytest.fixture
+def peer(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnderTest:
+    """Another target of the run with a PDS: the second PDS of federation and migration tests.
+
+    Both share the run's PLC, so an account can move between them. The test is skipped when the run has
+    no second PDS target (e.g. ``--target reference`` alone).
+    """
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    others = [n for n, t in run.targets.items() if n != target.name and Role.PDS in t.manifest.roles]
+    if not others:
+        pytest.skip("the run has no second PDS target (add one with --atcheck-target)")
+    return _start(run, others[0], target.recorder, "peer target")
+
+
+@pytest.fixture
+def second_pds(peer: TargetUnderTest) -> XrpcClient:
+    """An unauthenticated XRPC client for the peer target's PDS."""
+    return peer.client(Role.PDS)
+
+
+@pytest.fixture(scope="session")
+def twin(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnderTest:
+    """A second instance of the target under test, on the run's PLC (run name ``<target>#2``).
+
+    The other end of a move between two servers of one implementation (reference -> reference). It is
+    started on first use and shared by the rest of the run; no suite runs against it.
+    """
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    try:
+        running = run.stack.start_instance(target.name)
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"a second instance of {target.name} did not start: {exc}") from None
+    return TargetUnderTest(
+        name=running.name, manifest=running.manifest, running=running, recorder=target.recorder
+    )
+
+
+@pytest.fixture(scope="session")
+def account_factory(request: pytest.FixtureRequest, target: TargetUnderTest) -> Callable[[], Account]:
+    """Makes fresh accounts on the target's PDS, however the target provisions them.
+
+    Session-scoped (per target), so a module-scoped fixture may share one account among its tests.
+    """
+    factories = request.config.stash.setdefault(FACTORIES_KEY, {})
+    if target.name not in factories:
+        factories[target.name] = AccountFactory(
+            target.endpoint(Role.PDS),
+            target.client(Role.PDS),
+            provisioning=target.manifest.provisioning,
+            handle_domain=target.handle_domain,
+        )
+    factory = factories[target.name]
+
+    def make() -> Account:
+        try:
+            return factory()
+        except AtcheckError as exc:
+            raise TargetDidNotStart(f"could not get an account on {target.name}: {exc}") from None
+
+    return make
+
+
+@pytest.fixture
+def account(account_factory: Callable[[], Account]) -> Account:
+    """A fresh account on the target's PDS, with an authenticated client."""
+    return account_factory()

@@ -1,0 +1,88 @@
+"""A target as a run names it, parsed once from the user's words into a value carried everywhere.
+
+``--target`` takes a built-in name (``reference``), a manifest path (``my.toml``) or a URL, and a name or path
+may end in ``@container`` to run the same manifest under the container launcher. :func:`parse_target` reads
+that once into a :class:`TargetSpec` (the run's name, the manifest, the launcher kind); the stack, the plugin,
+the reports and the baseline take the value and never look at the suffix again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from atcheck.errors import UsageError
+from atcheck.targets.manifest import resolve_target, url_manifest
+from atcheck.targets.model import Credentials, LauncherKind, ServiceSpec, TargetManifest
+
+CONTAINER_SUFFIX = "@container"
+#: ``reference#2`` is the second instance of ``reference`` (see :meth:`TargetSpec.instance`).
+INSTANCE_SEPARATOR = "#"
+
+#: The targets a run checks when none is named.
+DEFAULT_TARGETS = ("reference", "arroba")
+
+_LAUNCHERS: tuple[LauncherKind, ...] = ("process", "container", "url")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a run: what suites and reports call it, its manifest, and how it is started."""
+
+    name: str  # the run's name: "reference", "reference@container", "url:127.0.0.1:2583"
+    manifest: TargetManifest
+    launcher: LauncherKind
+
+    @classmethod
+    def of(cls, manifest: TargetManifest, launcher: LauncherKind | None = None) -> TargetSpec:
+        """``manifest`` under ``launcher`` (default: url when every service has a URL, else process)."""
+        if launcher is None:
+            launcher = "url" if all(s.url for s in manifest.services) else "process"
+        name = manifest.name + CONTAINER_SUFFIX if launcher == "container" else manifest.name
+        return cls(name=name, manifest=manifest, launcher=launcher)
+
+    def instance(self, number: int, services: tuple[ServiceSpec, ...]) -> TargetSpec:
+        """Instance ``number`` (2 and up) of this target, run name ``NAME#number``, of ``services`` only.
+
+        Its manifest carries the instance's name, so its endpoints, data dirs and logs are its own.
+        """
+        if number < 2:
+            raise ValueError("instance numbers start at 2 (the target itself is the first)")
+        name = f"{self.name}{INSTANCE_SEPARATOR}{number}"
+        return TargetSpec(
+            name=name, manifest=replace(self.manifest, name=name, services=services), launcher=self.launcher
+        )
+
+    @property
+    def implementation_name(self) -> str:
+        """The manifest's own name: ``reference@container`` is the same implementation as ``reference``."""
+        return self.manifest.name
+
+
+def parse_target(
+    spec: str, *, launcher: LauncherKind | None = None, credentials: Credentials | None = None
+) -> TargetSpec:
+    """Read one ``--target`` value. ``launcher`` (``--launcher``) applies to names and manifest paths that
+    do not say ``@container`` themselves; ``credentials`` are those of a URL target."""
+    if launcher is not None and launcher not in _LAUNCHERS:
+        raise UsageError(f"unknown launcher {launcher!r} (known: {', '.join(_LAUNCHERS)})")
+    if "://" in spec:
+        return TargetSpec.of(url_manifest(spec, credentials=credentials or Credentials()), "url")
+    if spec.endswith(CONTAINER_SUFFIX):
+        return TargetSpec.of(resolve_target(spec.removesuffix(CONTAINER_SUFFIX)), "container")
+    manifest = resolve_target(spec)
+    return TargetSpec.of(manifest, launcher if launcher in ("process", "container") else None)
+
+
+def parse_targets(
+    specs: Iterable[str],
+    *,
+    launcher: LauncherKind | None = None,
+    credentials: Credentials | None = None,
+) -> dict[str, TargetSpec]:
+    """The run's targets by name, in the order given; the defaults when ``specs`` is empty."""
+    targets: dict[str, TargetSpec] = {}
+    for spec in list(specs) or list(DEFAULT_TARGETS):
+        target = parse_target(spec, launcher=launcher, credentials=credentials)
+        targets[target.name] = target
+    return targets
