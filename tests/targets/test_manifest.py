@@ -107,6 +107,13 @@ def test_builtin_manifests_load() -> None:
             "service[0].roles[1]: unknown role 'bgs' (known: pds, plc",
         ),
         ('needs = ["plc"]', 'needs = ["directory"]', "service[1].needs[0]: unknown role 'directory'"),
+        # a service that plays a role and needs one must name the service it needs
+        ('needs = ["plc"]', 'needs = ["pds"]', "service[1].needs[0]: service 'pds' plays pds and needs one"),
+        (
+            'needs = ["plc"]',
+            'needs = ["pds", "plc"]',
+            "service 'pds' plays pds and needs one: name the service",
+        ),
         # missing pieces
         (
             'command = ["{python}", "plc.py", "--port", "{port}"]',

@@ -110,6 +110,41 @@ def test_a_needed_role_comes_from_another_target(tmp_path: Path, tag: Path, stac
     assert len(stack.running_services()) == 2 and len(tagged_pids(tag)) == 2
 
 
+def test_a_service_in_front_of_another_needs_it_by_name(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    """A fault-injecting proxy plays the PDS in front of the real one: suites and other targets get the
+    proxy, and only the proxy reaches the PDS behind it, by the PDS service's name."""
+    proxied = manifest(
+        "proxied",
+        service(tag, "upstream", ["pds"], needs=["plc"], env={"PLC_URL": "{plc.url}"}),  # listed first
+        service(tag, "front", ["pds"], needs=["upstream"], env={"BEHIND": "{upstream.url}"}),
+        service(tag, "plc", ["plc"]),
+    )
+    relay = manifest("relayimpl", service(tag, "relay", ["relay"], needs=["pds"], env={"PDS": "{pds.url}"}))
+    stack = new_stack(tmp_path, {"proxied": proxied, "relayimpl": relay})
+    stacks.append(stack)
+    running = stack.start("proxied")
+    pds = running.endpoint(Role.PDS)
+    assert pds is not None and pds.service == "front"
+    upstream = next(e for s in stack.running_services() for e in s.endpoints if e.service == "upstream")
+    assert env_of(pds.url, "BEHIND") == upstream.url != pds.url
+    relay_endpoint = stack.start("relayimpl").endpoint(Role.RELAY)
+    assert relay_endpoint is not None and env_of(relay_endpoint.url, "PDS") == pds.url
+    assert len(tagged_pids(tag)) == 4
+
+
+def test_services_that_need_each_other_by_name_are_a_cycle(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    loop = manifest("loop", service(tag, "a", ["pds"], needs=["b"]), service(tag, "b", ["plc"], needs=["a"]))
+    stack = new_stack(tmp_path, {"loop": loop})
+    stacks.append(stack)
+    with pytest.raises(ManifestError, match="services need each other in a cycle: loop/a -> loop/b"):
+        stack.start("loop")
+    assert not tagged_pids(tag)
+
+
 def test_two_targets_share_one_provider(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
     def pds(name: str) -> TargetManifest:
         return manifest(name, service(tag, "pds", ["pds"], needs=["plc"], env={"PLC_URL": "{plc.url}"}))

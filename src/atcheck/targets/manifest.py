@@ -23,12 +23,42 @@ Example::
     [service.process]
     command = ["./run-my-pds", "--port", "{port}"]
     env = { PLC_URL = "{plc.url}", ADMIN_PASSWORD = "{secret:admin}" }
+
+**What a service needs.** Each entry of ``needs`` is either a role or the name of another service of the same
+target. An entry that spells a role (``pds``, ``plc``, ``relay``, ``appview``, ``labeler``) is that role: it
+comes from a service of this target that plays it, else from another target of the run, else from the
+built-in reference (see :mod:`atcheck.targets.stack`), and templates say ``{plc.url}``. Any other entry must
+name a service of this target, which then starts first, and templates say ``{NAME.url}`` (also ``.did``,
+``.port``, ``.host_url``). Give such a service a name that is not a role, of letters, digits, ``_`` and ``-``.
+
+**A service that needs a role it also plays** (a fault-injecting proxy in front of the PDS, say) must name
+the service it stands in front of: ``needs = ["pds"]`` from a service that plays ``pds`` is a manifest
+error, since it could only mean itself or an arbitrary other PDS. The one in front then plays the role for
+everyone else: suites, other targets, and other services of the target asking by role get the proxy; the
+service behind it is reached only by name::
+
+    [[service]]
+    name = "upstream"                     # the real PDS, behind the proxy
+    roles = ["pds"]
+    needs = ["plc"]
+    ...
+    [[service]]
+    name = "faults"                       # what suites talk to as the target's PDS
+    roles = ["pds"]
+    needs = ["upstream"]
+    [service.process]
+    command = ["{python}", "fault_proxy.py", "--port", "{port}", "--upstream", "{upstream.url}"]
+
+A service "stands behind" when another service of its target needs it by name; when several services play
+a role and none stands behind, the first in the manifest plays it.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -69,6 +99,7 @@ KNOWN_CAPABILITIES = frozenset(
 )
 
 _CREDENTIAL_FIELDS = frozenset(Credentials.__dataclass_fields__)
+_PLACEHOLDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a {NAME.url} placeholder can spell
 _TOP_KEYS = {
     "name",
     "implementation",
@@ -179,7 +210,7 @@ def _service(raw: Any, where: str) -> ServiceSpec:
     return ServiceSpec(
         name=name,
         roles=_roles(table["roles"], f"{where}.roles"),
-        needs=_roles(table.get("needs", []), f"{where}.needs"),
+        needs_services=_strings(table.get("needs", []), f"{where}.needs"),  # split by _split_needs
         needs_all=_roles(table.get("needs_all", []), f"{where}.needs_all"),
         process=process,
         container=container,
@@ -188,6 +219,39 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         did=_expect(table["did"], str, f"{where}.did") if "did" in table else None,
         credentials=credentials,
     )
+
+
+def _split_needs(service: ServiceSpec, services: tuple[ServiceSpec, ...], where: str) -> ServiceSpec:
+    """Read ``needs`` once every service is known: an entry that spells a role is that role, any other
+    must name another service of this target."""
+    by_name = {s.name: s for s in services}
+    role_names = {r.value: r for r in Role}
+    roles: list[Role] = []
+    named: list[str] = []
+    for i, entry in enumerate(service.needs_services):
+        at = f"{where}.needs[{i}]"
+        role = role_names.get(entry)
+        if role is not None:
+            if role in service.roles:
+                raise ManifestError(
+                    f"{at}: service {service.name!r} plays {role.value} and needs one: name the service "
+                    "it needs instead (see the manifest docs: a service in front of another)"
+                )
+            roles.append(role)
+            continue
+        other = by_name.get(entry)
+        if other is None or other is service:
+            others = ", ".join(sorted(set(by_name) - {service.name})) or "none"
+            raise ManifestError(
+                f"{at}: unknown role {entry!r} (known: {', '.join(role_names)}), "
+                f"nor another service of this target ({others})"
+            )
+        if not other.roles:
+            raise ManifestError(f"{at}: service {entry!r} plays no role, so it has no address to give")
+        if not _PLACEHOLDER_NAME.fullmatch(entry):
+            raise ManifestError(f"{at}: a service needed by name must be named with [A-Za-z0-9_-] only")
+        named.append(entry)
+    return replace(service, needs=tuple(roles), needs_services=tuple(named))
 
 
 def _port(value: Any, where: str) -> int:
@@ -216,6 +280,7 @@ def parse_manifest(data: Mapping[str, Any], source: str, path: Path | None = Non
     names = [s.name for s in services]
     if len(set(names)) != len(names):
         raise ManifestError(f"{source}: service names must be unique, got {names}")
+    services = tuple(_split_needs(s, services, f"{source}: service[{i}]") for i, s in enumerate(services))
     capabilities = frozenset(_strings(data.get("capabilities", []), f"{source}: capabilities"))
     unknown = sorted(capabilities - KNOWN_CAPABILITIES)
     if unknown:

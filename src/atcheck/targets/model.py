@@ -72,7 +72,8 @@ class ServiceSpec:
 
     name: str
     roles: tuple[Role, ...]
-    needs: tuple[Role, ...] = ()
+    needs: tuple[Role, ...] = ()  # roles, from this target or another target of the run
+    needs_services: tuple[str, ...] = ()  # services of this target, by name (see atcheck.targets.manifest)
     # Roles of which this service needs *every* provider among the run's other targets, not just one: a relay
     # follows every PDS of the run. Their endpoints reach the templates as ``{all:ROLE.ATTR}``.
     needs_all: tuple[Role, ...] = ()
@@ -135,6 +136,19 @@ class TargetManifest:
 
     def supports(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def provider(self, role: Role) -> ServiceSpec | None:
+        """The service that plays ``role`` for everyone else: suites, other targets, other services here.
+
+        When several services play it, the one in front: a service that another service of this target
+        needs by name stands behind that one (a fault-injecting proxy in front of a PDS is the target's PDS,
+        and the PDS is reached only through it). Among equals, the first in the manifest.
+        """
+        behind = {name for service in self.services for name in service.needs_services}
+        playing = [s for s in self.services if role in s.roles]
+        front = [s for s in playing if s.name not in behind]
+        chosen = front or playing
+        return chosen[0] if chosen else None
 
 
 @dataclass(frozen=True)

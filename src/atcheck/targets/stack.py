@@ -98,11 +98,13 @@ class Stack:
                     raise LaunchError(f"the {kind} launcher cannot run here: {reason}")
                 running = RunningTarget(manifest=manifest, name=name, launcher=kind)
                 for service in manifest.services:
-                    svc = self._start_service(name, manifest, service, kind, chain=())
-                    for endpoint in svc.endpoints:
-                        running.endpoints.setdefault(endpoint.role, endpoint)
+                    self._start_service(name, manifest, service, kind, chain=())
                     for role, given in self._given_all.get((name, service.name), {}).items():
                         running.needs_all.setdefault(role, []).extend(given)
+                for role in manifest.roles:
+                    provider = manifest.provider(role)
+                    assert provider is not None  # the role is in manifest.roles
+                    running.endpoints[role] = self._endpoint(self._services[(name, provider.name)], role)
                 for role, endpoint in self._shared_needs(name, manifest, kind).items():
                     running.endpoints.setdefault(role, endpoint)
             except AtcheckError as exc:
@@ -156,12 +158,16 @@ class Stack:
             raise ManifestError(f"target {name}: services need each other in a cycle: {' -> '.join(chain)}")
         needs: dict[Role, ServiceEndpoint] = {}
         for role in service.needs:
-            local = next((s for s in manifest.services if role in s.roles and s is not service), None)
+            local = manifest.provider(role)
             if local is not None:
                 svc = self._start_service(name, manifest, local, kind, (*chain, here))
-                needs[role] = next(e for e in svc.endpoints if e.role == role)
+                needs[role] = self._endpoint(svc, role)
             else:
                 needs[role] = self._provide(role, name, kind, (*chain, here))
+        named: dict[str, ServiceEndpoint] = {}
+        for other_name in service.needs_services:
+            other = next(s for s in manifest.services if s.name == other_name)
+            named[other_name] = self._start_service(name, manifest, other, kind, (*chain, here)).endpoints[0]
         needs_all = {role: self._provide_all(role, name, kind, (*chain, here)) for role in service.needs_all}
         self._given_all[key] = needs_all
         ctx = LaunchContext(
@@ -169,6 +175,7 @@ class Stack:
             run_dir=self.ctx.run_dir,
             log_dir=self.ctx.log_dir,
             needs=needs,
+            services=named,
             needs_all=needs_all,
             tools=self.ctx.tools,
             secrets=self.ctx.secrets,
@@ -197,11 +204,11 @@ class Stack:
         for other in candidates:
             if other.launcher != kind and kind != "url":
                 continue
-            service = next((s for s in other.manifest.services if role in s.roles), None)
+            service = other.manifest.provider(role)
             if service is not None:
                 # Started by its own launcher: a URL target's provider is still a process (or container).
                 svc = self._start_service(other.name, other.manifest, service, other.launcher, chain)
-                return next(e for e in svc.endpoints if e.role == role)
+                return self._endpoint(svc, role)
         raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
 
     def _provide_all(
@@ -225,6 +232,10 @@ class Stack:
                     continue
                 found.extend(e for e in svc.endpoints if e.role == role)
         return found
+
+    @staticmethod
+    def _endpoint(service: RunningService, role: Role) -> ServiceEndpoint:
+        return next(e for e in service.endpoints if e.role == role)
 
     # -- stopping ----------------------------------------------------------------------------------------
 

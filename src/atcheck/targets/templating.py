@@ -10,6 +10,8 @@ Placeholders:
                                                        of one manifest, do not), scrubbed from reports
   ``{k256key:NAME}``                                   a random secp256k1 private key (hex), once per run
   ``{ROLE.url}`` ``{ROLE.did}`` ``{ROLE.port}``        a needed role's endpoint, e.g. ``{plc.url}``
+  ``{NAME.url}`` ``{NAME.did}`` ``{NAME.port}``        a service of this target needed by name
+  ``{ROLE.host_url}`` ``{NAME.host_url}``              the same URL with ``localhost`` for the address
   ``{self.did}``                                       this service's DID, once rendered
   ``{all:ROLE.url}`` (or ``.did`` ``.port``             every endpoint of a ``needs_all`` role, comma-
   ``.host_url``)                                       separated (empty when there is none): a relay's PDSes
@@ -72,6 +74,7 @@ class TemplateScope:
     log_dir: str = ""
     tools: Mapping[str, str] = field(default_factory=dict)
     needs: Mapping[Role, ServiceEndpoint] = field(default_factory=dict)
+    services: Mapping[str, ServiceEndpoint] = field(default_factory=dict)  # needed by name
     needs_all: Mapping[Role, Sequence[ServiceEndpoint]] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
     secrets: RunSecrets = field(default_factory=RunSecrets)
@@ -104,21 +107,25 @@ class TemplateScope:
             if self.tool_resolver is not None:
                 return self.tool_resolver(rest)
             raise ManifestError(f"{where}: tool {rest!r} is not known")
-        role_name, dot, attr = name.partition(".")
+        head, dot, attr = name.partition(".")
         if dot:
-            try:
-                role = Role(role_name)
-            except ValueError:
-                raise ManifestError(f"{where}: unknown placeholder {{{name}}}") from None
-            endpoint = self.needs.get(role)
-            if endpoint is None:
-                raise ManifestError(
-                    f"{where}: {{{name}}} needs the role {role_name!r}; add it to the service's needs"
-                )
-            value = _endpoint_attr(endpoint, attr)
+            value = _endpoint_attr(self._needed(head, name, where), attr)
             if value is not None:
                 return value
         raise ManifestError(f"{where}: unknown placeholder {{{name}}}")
+
+    def _needed(self, head: str, name: str, where: str) -> ServiceEndpoint:
+        """The endpoint ``{head.attr}`` speaks of: a service needed by name, else a needed role."""
+        if head in self.services:
+            return self.services[head]
+        try:
+            role = Role(head)
+        except ValueError:
+            raise ManifestError(f"{where}: unknown placeholder {{{name}}}") from None
+        endpoint = self.needs.get(role)
+        if endpoint is None:
+            raise ManifestError(f"{where}: {{{name}}} needs the role {head!r}; add it to the service's needs")
+        return endpoint
 
     def _every(self, name: str, where: str) -> str:
         """``{all:ROLE.ATTR}``: the attribute of every endpoint of a needs_all role, comma-separated."""

@@ -24,6 +24,7 @@ class LaunchContext:
     needs: dict[Role, ServiceEndpoint] = field(default_factory=dict)  # endpoints for ServiceSpec.needs
     # Every endpoint of the run's other targets for each role of ServiceSpec.needs_all (a relay's PDSes).
     needs_all: dict[Role, list[ServiceEndpoint]] = field(default_factory=dict)
+    services: dict[str, ServiceEndpoint] = field(default_factory=dict)  # for ServiceSpec.needs_services
     tools: dict[str, str] = field(default_factory=dict)  # e.g. {"node22": "/path/to/node"}
     secrets: list[str] = field(default_factory=list)  # every secret generated for the run is appended here
     labels: dict[str, str] = field(default_factory=dict)  # container labels that mark what this run created

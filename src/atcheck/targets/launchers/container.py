@@ -44,7 +44,7 @@ from atcheck.targets.ports import LOOPBACK, free_port
 from atcheck.targets.readiness import wait_for_service
 from atcheck.targets.templating import RunSecrets
 
-K = TypeVar("K", Role, int)  # needed endpoints are keyed by role, or by position (needs_all)
+K = TypeVar("K", Role, str, int)  # needed endpoints by role, by service name, or by position (needs_all)
 
 STOP_TIMEOUT_S = 3
 LOG_TAIL_LINES = 15
@@ -182,6 +182,7 @@ class ContainerLauncher:
                 command=spec.command or (), env=spec.env, port=inner_port,
                 host="0.0.0.0",  # inside the container; the published port is bound to 127.0.0.1 on the host
                 data_dir=data_mount, needs=self.container_side(ctx.needs, at),
+                services=self.container_side(ctx.services, at),
                 needs_all={
                     role: list(self.container_side(dict(enumerate(every)), at).values())
                     for role, every in ctx.needs_all.items()

@@ -75,13 +75,14 @@ def render_service(
     host: str = "127.0.0.1",
     data_dir: str = "",
     needs: Mapping[Role, ServiceEndpoint] | None = None,
+    services: Mapping[str, ServiceEndpoint] | None = None,
     needs_all: Mapping[Role, Sequence[ServiceEndpoint]] | None = None,
     python: str = sys.executable,
 ) -> RenderedService:
     """Fill in the service's templates for one launch and register its secrets with the run.
 
-    ``needs`` and ``needs_all`` default to the context's; a launcher whose services see other addresses
-    (containers, by network alias) passes them translated.
+    ``needs``, ``services`` and ``needs_all`` default to the context's; a launcher whose services see other
+    addresses (containers, by network alias) passes them translated.
     """
     at = where(target, service, ctx)
     scope = TemplateScope(
@@ -91,6 +92,7 @@ def render_service(
         log_dir=str(ctx.log_dir.resolve()),
         tools=ctx.tools,
         needs=ctx.needs if needs is None else needs,
+        services=ctx.services if services is None else services,
         needs_all=ctx.needs_all if needs_all is None else needs_all,
         extra={"implementations": str(implementations_dir()), "python": python},
         secrets=secrets,
