@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atcheck.oracle.cid import CID, DAG_CBOR, RAW, cid_for_record, compute_cid, parse_cid, verify_block
+from atcheck.oracle.cbor import cid_for_record
+from atcheck.oracle.cid import CID, DAG_CBOR, RAW, compute_cid, parse_cid, verify_block
 from atcheck.oracle.errors import OracleError
 from atcheck.paths import vectors_dir
 

@@ -3,8 +3,9 @@
 Nothing here trusts an implementation under test: every check recomputes from bytes. Every finding is an
 :class:`~atcheck.oracle.errors.OracleError` naming the problem (and the byte offset or block where it lies).
 
-- :mod:`~atcheck.oracle.cbor`: strict DAG-CBOR decode, canonical encode, the JSON form (``$link``...)
-- :mod:`~atcheck.oracle.cid`: CID parsing, recomputation, ``cid_for_record``
+- :mod:`~atcheck.oracle.cbor`: strict DAG-CBOR decode, canonical encode, the JSON form (``$link``...),
+  ``cid_for_record``
+- :mod:`~atcheck.oracle.cid`: CID parsing, recomputation
 - :mod:`~atcheck.oracle.car`: CAR v1 reading with every block hash checked
 - :mod:`~atcheck.oracle.crypto`: did:key / Multikey parsing, low-S compact ECDSA verification (k256, p256)
 - :mod:`~atcheck.oracle.mst`: MST node checks, walk, search path, rebuild from records

@@ -26,12 +26,13 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final
 
-from atcheck.oracle.cid import CID, RAW, _parse_cid_bytes, parse_cid
+from atcheck.oracle.cid import CID, DAG_CBOR, RAW, _parse_cid_bytes, compute_cid, parse_cid
 from atcheck.oracle.errors import OracleError
 
 __all__ = [
     "Value",
     "check_data_model",
+    "cid_for_record",
     "decode_strict",
     "encode",
     "from_json",
@@ -426,3 +427,8 @@ def loads_json(text: str | bytes, *, allow_integral_floats: bool = False) -> Val
     except json.JSONDecodeError as exc:
         raise OracleError(f"not JSON: {exc.msg}", offset=exc.pos) from None
     return from_json(obj)
+
+
+def cid_for_record(value: object) -> str:
+    """The CID a PDS must report for a record given in its JSON form (``$link``, ``$bytes``, blobs)."""
+    return str(compute_cid(encode(from_json(value)), DAG_CBOR))

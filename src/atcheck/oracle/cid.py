@@ -1,4 +1,7 @@
-"""CIDs: strict parsing from text or bytes, recomputation from block bytes, and the CID of a record.
+"""CIDs: strict parsing from text or bytes, and recomputation from block bytes.
+
+The CID of a record (its DAG-CBOR encoding hashed) is :func:`atcheck.oracle.cbor.cid_for_record`: the
+encoder sits above this module, which it uses for CID links.
 
 atproto uses CIDv1 only. Its "blessed" form is sha-256 with the dag-cbor codec (records, MST nodes, commits)
 or the raw codec (blobs), written as multibase base32 lowercase (``b...``). :func:`parse_cid` refuses
@@ -21,7 +24,6 @@ __all__ = [
     "DAG_CBOR",
     "RAW",
     "SHA2_256",
-    "cid_for_record",
     "compute_cid",
     "parse_cid",
     "verify_block",
@@ -160,13 +162,6 @@ def verify_block(cid: CID, data: bytes) -> None:
     if hashlib.sha256(data).digest() != cid.digest:
         actual = compute_cid(data, cid.codec)
         raise OracleError(f"block content hashes to {actual}, not to its CID {cid}")
-
-
-def cid_for_record(value: object) -> str:
-    """The CID a PDS must report for a record given in its JSON form (``$link``, ``$bytes``, blobs)."""
-    from atcheck.oracle.cbor import encode, from_json  # cbor imports this module for CID
-
-    return str(compute_cid(encode(from_json(value)), DAG_CBOR))
 
 
 def codec_name(codec: int) -> str:

@@ -7,8 +7,8 @@ becomes a conformance failure naming the request.
 from __future__ import annotations
 
 from atcheck.oracle.car import read_car
-from atcheck.oracle.cbor import from_json, to_json
-from atcheck.oracle.cid import RAW, cid_for_record, compute_cid, parse_cid
+from atcheck.oracle.cbor import cid_for_record, from_json, to_json
+from atcheck.oracle.cid import RAW, compute_cid, parse_cid
 from atcheck.oracle.crypto import PublicKey, parse_did_key, parse_multikey
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.inductive import CommitOp, verify_commit_event

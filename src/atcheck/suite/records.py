@@ -20,7 +20,7 @@ from typing import Any
 
 from atcheck.accounts import Account
 from atcheck.checks import ConformanceFailure, expect_equal, expect_error, expect_ok, expect_valid
-from atcheck.oracle.cid import cid_for_record
+from atcheck.oracle.cbor import cid_for_record
 from atcheck.schema.registry import lexicon_schema
 from atcheck.syntax import encode_tid
 from atcheck.xrpc.client import XrpcClient, XrpcResponse
