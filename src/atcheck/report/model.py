@@ -106,9 +106,9 @@ class RunReport:
     def must_failed(self) -> bool:
         """True when a result naming a MUST requirement failed or errored, other than a known failure.
 
-        The run's verdict, computed here only: the CLI's exit status and the terminal summary read it from the
-        report object the plugin built. A failure the baseline expects stays failed in the report but does not
-        fail the run.
+        The run's verdict, computed here only: the CLI's exit status reads it from the report object the
+        plugin built (:mod:`atcheck.report.defects` words the same verdict for people). A failure the baseline
+        expects stays failed in the report but does not fail the run.
         """
         must = {req.id for req in self.requirements if req.level == "MUST"}
         return any(

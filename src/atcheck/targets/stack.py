@@ -128,6 +128,9 @@ class Stack:
             own = tuple(s for s in target.manifest.services if not set(s.roles) <= SHARED_ROLES)
             if not own:
                 raise LaunchError(f"target {name} has no service of its own to start a second time")
+            kept = {s.name for s in own}
+            if any(other not in kept for s in own for other in s.needs_services):
+                raise LaunchError(f"target {name}: a service needs by name a service the run shares")
             instance = target.instance(number, own)
             self.targets.setdefault(instance.name, instance)
         return self.start(instance.name)
