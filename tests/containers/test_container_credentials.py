@@ -93,6 +93,9 @@ def test_a_given_credential_of_a_container_target_is_scrubbed_from_every_report(
         stack.stop_all()
     (made,) = FakeContainer.made
     assert made.env["ADMIN"] == GIVEN  # the launcher got as far as handing the service its credential
+    # Logs and data dirs are named by the run's name of the target, as with the process launcher.
+    assert (ctx.log_dir / "credtarget@container-pds.log").read_text().startswith("# atcheck: atcheck/base")
+    assert (ctx.run_dir / "data" / "credtarget@container" / "pds").is_dir()
     secrets = stack.all_secrets()
     assert GIVEN in secrets, "a given credential of a container target was not registered for scrubbing"
     assert stack.secrets.get("secret", "credtarget@container/invite") in secrets
