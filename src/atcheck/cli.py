@@ -231,6 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def target_rows() -> list[dict[str, Any]]:
     from atcheck.targets.manifest import builtin_manifests
+    from atcheck.targets.spec import TargetSpec
     from atcheck.tools import missing_tools
 
     rows = []
@@ -255,7 +256,7 @@ def target_rows() -> list[dict[str, Any]]:
             rows.append(
                 {
                     **rows[-1],
-                    "name": f"{name}@container",
+                    "name": TargetSpec.of(manifest, "container").name,
                     "launcher": "container",
                     "available": reason is None,
                     "reason": reason,
