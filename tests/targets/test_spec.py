@@ -83,3 +83,13 @@ def test_the_cli_hands_credentials_over_as_values_not_through_the_environment(
     creds = target.manifest.services[0].credentials
     assert creds == {"admin_password": "flag-secret", "invite_code": "invite-from-env"}
     assert options.requirements == ("XRPC-HTTP-01",) and options.report_dir is None
+
+
+def test_a_second_instance_keeps_the_launcher_and_takes_its_own_name() -> None:
+    spec = parse_target("reference@container")
+    pds = tuple(s for s in spec.manifest.services if s.name == "pds")
+    twin = spec.instance(2, pds)
+    assert (twin.name, twin.launcher, twin.manifest.name) == ("reference@container#2", "container", twin.name)
+    assert [s.name for s in twin.manifest.services] == ["pds"]
+    with pytest.raises(ValueError, match="start at 2"):
+        spec.instance(1, pds)
