@@ -1,7 +1,8 @@
 """The hostile upstream against a real relay: indigo's ``cmd/relay`` (the Sync 1.1 reference relay).
 
-This proves the emulator end to end (real PLC, real relay, real WebSocket) and records what the pinned
-relay does with each case. Its verdicts follow from indigo's code (cmd/relay/relay/verify.go): a failed
+This proves the emulator end to end (real PLC, real relay started from the built-in ``indigo-relay``
+manifest the way the suite starts it, real WebSocket) and records what the pinned relay does with each
+case. Its verdicts follow from indigo's code (cmd/relay/relay/verify.go): a failed
 MST inversion, and so a missing block, is only logged ("failed to invert commit MST"), and the commit is
 passed on; a wrong since/prevData is logged and passed on, as proposal 0006 asks of relays; everything
 else is dropped before it reaches the relay's own stream. Skipped when no relay binary is built here.
@@ -14,13 +15,15 @@ from pathlib import Path
 
 import httpx
 
+from atcheck.targets.manifest import builtin_manifests
 from atcheck.upstream.cases import build_script
 from atcheck.upstream.drive import drive
+from atcheck.upstream.relay_instance import relay_following
 from atcheck.upstream.script import ScriptBuilder
 from atcheck.upstream.server import UpstreamServer
 from atcheck.upstream.tap import RelayTap
 
-from .live_relay import require_relay_and_plc, running_plc, running_relay
+from .live_relay import require_relay_and_plc, running_plc
 
 INDIGO_OBSERVED = {
     "bad-signature": "dropped",
@@ -60,18 +63,22 @@ def _log_evidence(log: Path, dids: set[str]) -> dict[str, list[str]]:
 
 
 def test_indigo_relay_passes_honest_events_and_drops_most_hostile_ones(tmp_path: Path) -> None:
-    binary = require_relay_and_plc()
-    with running_plc(tmp_path) as plc_url, UpstreamServer() as server:
-        with httpx.Client(trust_env=False) as plc:
-            builder = ScriptBuilder(plc, plc_url, server.url)
+    require_relay_and_plc()
+    manifest = builtin_manifests()["indigo-relay"]
+    with running_plc(tmp_path) as plc, UpstreamServer() as server:
+        with httpx.Client(trust_env=False) as client:
+            builder = ScriptBuilder(client, plc.url, server.url)
             build_script(builder)  # registering at the real PLC also checks the genesis operations
         script = builder.script
         with (
-            running_relay(binary, tmp_path, plc_url, server.hostname) as relay,
+            relay_following(
+                manifest, "process", plc, server.url, tmp_path, target_name="indigo-relay"
+            ) as relay,
             RelayTap(relay.ws_url) as tap,
         ):
             judgement = drive(server, script, tap)
-            evidence = _log_evidence(relay.log, {m.ref.did for m in script.marked})
+            assert relay.log_path is not None
+            evidence = _log_evidence(relay.log_path, {m.ref.did for m in script.marked})
     for verdict in judgement.cases:
         did = next(m.ref.did for m in script.marked if m.case == verdict.case.name)
         print(("ok   " if verdict.ok else "FAIL ") + verdict.explain())

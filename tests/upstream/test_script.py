@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +20,11 @@ from atcheck.oracle.cbor import Value, decode_prefix, decode_strict
 from atcheck.oracle.cid import CID
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.inductive import verify_commit_event
+from atcheck.targets.manifest import builtin_manifests
+from atcheck.targets.model import Role, ServiceEndpoint
 from atcheck.upstream.cases import CASES, OVERSIZE_FRAME_BYTES, build_script
 from atcheck.upstream.plc import genesis_operation, plc_did
+from atcheck.upstream.relay_instance import UnsupportedRelay, relay_following
 from atcheck.upstream.script import Frame, Script, ScriptBuilder
 
 PDS_URL = "http://localhost:4321"
@@ -220,3 +224,18 @@ def _data(commit_body: dict[str, Value]) -> object:
     assert isinstance(blocks, bytes)
     car = read_car(blocks)
     return check_commit(car.roots[0], car.blocks[car.roots[0]]).data
+
+
+def test_a_relay_outside_a_local_process_is_refused_with_the_reason(tmp_path: Path) -> None:
+    manifest = builtin_manifests()["indigo-relay"]
+    plc = ServiceEndpoint(target="reference", service="plc", role=Role.PLC, url="http://127.0.0.1:1")
+    with (
+        pytest.raises(UnsupportedRelay, match="container launcher"),
+        relay_following(manifest, "container", plc, PDS_URL, tmp_path, target_name="x"),
+    ):
+        pass
+    with (
+        pytest.raises(UnsupportedRelay, match="no relay service"),
+        relay_following(builtin_manifests()["reference"], "process", plc, PDS_URL, tmp_path, target_name="x"),
+    ):
+        pass

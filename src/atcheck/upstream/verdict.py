@@ -41,24 +41,27 @@ class CaseVerdict:
         expected_ok = not self.held_back if self.case.forward else not self.passed_on
         return expected_ok and not self.honest_missing
 
+    def details(self) -> str:
+        """What went wrong, briefly: the events wrongly passed on or held back, and honest commits lost."""
+        parts = []
+        wrong = self.held_back if self.case.forward else self.passed_on
+        if wrong:
+            verb = "not passed on: " if self.case.forward else "passed on: "
+            parts.append(verb + "; ".join(ref.describe() for ref in wrong))
+        if self.honest_missing:
+            parts.append(
+                "honest commits of the account not passed on: "
+                + "; ".join(ref.describe() for ref in self.honest_missing)
+            )
+        return " — ".join(parts)
+
     def explain(self) -> str:
         head = (
             f"{self.case.name}: sent {self.case.sends}; the spec says: {self.case.rule} "
             f"({self.case.source}); expected {self.case.expectation}, observed {self.observed}"
         )
-        details = []
-        wrong = self.held_back if self.case.forward else self.passed_on
-        if wrong:
-            details.append(
-                ("not passed on: " if self.case.forward else "passed on: ")
-                + "; ".join(ref.describe() for ref in wrong)
-            )
-        if self.honest_missing:
-            details.append(
-                "honest commits of the account not passed on: "
-                + "; ".join(ref.describe() for ref in self.honest_missing)
-            )
-        return head + ("" if not details else " — " + " — ".join(details))
+        details = self.details()
+        return head + (" — " + details if details else "")
 
 
 @dataclass(frozen=True)
