@@ -16,10 +16,12 @@ import httpx
 import pytest
 
 from atcheck.catalogue import load_catalogue
+from atcheck.oracle.car import read_car
 from atcheck.oracle.cbor import Value, decode_prefix, decode_strict
 from atcheck.oracle.cid import CID
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.inductive import verify_commit_event
+from atcheck.oracle.repo import check_commit
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role, ServiceEndpoint
 from atcheck.upstream.cases import CASES, OVERSIZE_FRAME_BYTES, build_script
@@ -217,9 +219,6 @@ def test_unknown_did_account_names_a_did_never_registered(built: tuple[Script, F
 
 
 def _data(commit_body: dict[str, Value]) -> object:
-    from atcheck.oracle.car import read_car
-    from atcheck.oracle.repo import check_commit
-
     blocks = commit_body["blocks"]
     assert isinstance(blocks, bytes)
     car = read_car(blocks)
@@ -239,3 +238,51 @@ def test_a_relay_outside_a_local_process_is_refused_with_the_reason(tmp_path: Pa
         relay_following(builtin_manifests()["reference"], "process", plc, PDS_URL, tmp_path, target_name="x"),
     ):
         pass
+
+
+def test_oversize_blocks_is_over_the_blocks_limit_only(built: tuple[Script, FakePlc]) -> None:
+    script, plc = built
+    frame, body, _ = _hostile(script, "oversize-blocks")
+    blocks = body["blocks"]
+    assert isinstance(blocks, bytes)
+    assert 2_000_000 < len(blocks) < 2 * 1024 * 1024 and len(frame.data) < 5_000_000
+    _verify(script, plc, body)
+
+
+def test_future_rev_is_an_hour_ahead(built: tuple[Script, FakePlc]) -> None:
+    script, plc = built
+    _, body, before = _hostile(script, "future-rev")
+    _verify(script, plc, body)
+    rev = body["rev"]
+    assert isinstance(rev, str) and rev > str(before[-1]["rev"])
+
+
+def test_high_s_signature_is_the_twin_of_a_valid_one(built: tuple[Script, FakePlc]) -> None:
+    script, plc = built
+    _, body, _ = _hostile(script, "high-s-signature")
+    with pytest.raises(OracleError, match="high-S"):
+        _verify(script, plc, body)
+
+
+def test_field_mismatch_claims_another_rev(built: tuple[Script, FakePlc]) -> None:
+    script, _ = built
+    _, body, _ = _hostile(script, "field-mismatch")
+    blocks = body["blocks"]
+    assert isinstance(blocks, bytes)
+    car = read_car(blocks)
+    assert check_commit(car.roots[0], car.blocks[car.roots[0]]).rev != body["rev"]
+
+
+def test_sync_bad_signature_carries_only_the_commit(built: tuple[Script, FakePlc]) -> None:
+    script, plc = built
+    (frame,) = [f for f in script.frames if f.case == "sync-bad-signature"]
+    kind, body = _decode(frame)
+    assert kind == "#sync"
+    blocks = body["blocks"]
+    assert isinstance(blocks, bytes)
+    car = read_car(blocks)
+    assert list(car.blocks) == car.roots
+    methods = plc.ops[frame.ref.did]["verificationMethods"]
+    assert isinstance(methods, dict)
+    with pytest.raises(OracleError, match="signature"):
+        check_commit(car.roots[0], car.blocks[car.roots[0]], signing_key=methods["atproto"])

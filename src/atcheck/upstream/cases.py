@@ -1,6 +1,9 @@
 """The hostile upstream's cases, as data: what is sent, the rule it breaks, and what a relay must do.
 
-Every case gets its own account (its own DID), so the cases cannot disturb one another: the account first
+The first twelve are the kinds issue #8 names; six more cover further rules of the same checklist (a
+future rev, an inactive account, a high-S signature, oversize ``blocks``, a field that contradicts the
+signed commit, a ``#sync`` with a bad signature). Every case gets its own account (its own DID), so the
+cases cannot disturb one another: the account first
 streams honest events (``#identity``, ``#account``, a genesis commit, a commit with two records), then the
 case's one hostile event, then an honest commit that a relay must still pass on. The rules are paraphrased
 from the sync and event-stream specs and proposal 0006 (sync v1.1). Where the spec makes a broken chain a
@@ -11,13 +14,15 @@ commit), relays are told to pass the commit through, and the case expects exactl
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from atcheck.oracle.build import sign_commit
 from atcheck.oracle.cbor import Value
 from atcheck.oracle.crypto import PrivateKey
-from atcheck.upstream.frames import account_body
-from atcheck.upstream.repo import EmulatedRepo
+from atcheck.upstream.frames import account_body, sync_body
+from atcheck.upstream.repo import EmulatedRepo, tid
 from atcheck.upstream.script import EventRef, ScriptBuilder, commit_ref, record
 
 __all__ = ["CASES", "Case", "build_script"]
@@ -128,7 +133,7 @@ def _oversize_frame(b: ScriptBuilder, case: Case) -> None:
         # An unknown field (consumers ignore unknown fields) makes an otherwise valid commit too big.
         body["atcheckPadding"] = bytes(OVERSIZE_FRAME_BYTES)
 
-    b.hostile(case.name, repo.prepare([_post(1)]), tamper=pad, once=True)
+    b.hostile(case.name, repo.prepare([_post(1)]), tamper=pad)
     _trailing(b, repo)
 
 
@@ -148,14 +153,14 @@ def _malformed_cbor(b: ScriptBuilder, case: Case) -> None:
     def truncate(data: bytes) -> bytes:
         return data[: len(data) - 40]
 
-    b.hostile(case.name, repo.prepare([_post(1)]), raw=truncate, once=True)
+    b.hostile(case.name, repo.prepare([_post(1)]), raw=truncate)
     _trailing(b, repo)
 
 
 def _bad_seq(b: ScriptBuilder, case: Case) -> None:
     repo = b.account(case.name)
     # The account's previous frame had seq b.seq; this one repeats it. The frame is otherwise honest.
-    b.hostile(case.name, repo.prepare([_post(1)]), seq=b.seq, once=True)
+    b.hostile(case.name, repo.prepare([_post(1)]), seq=b.seq)
     _trailing(b, repo)
 
 
@@ -163,6 +168,66 @@ def _unknown_did_account(b: ScriptBuilder, case: Case) -> None:
     did = "did:plc:" + "".join("abcdefghijklmnopqrstuvwxyz234567"[c % 32] for c in os.urandom(24))
     b.mark(case.name, EventRef("#account", did))
     b.emit("#account", account_body(did, b.next_seq()), did, case=case.name)
+
+
+def _future_rev(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    an_hour_ahead = tid(time.time_ns() // 1000 + 3_600_000_000)
+    b.hostile(case.name, repo.prepare([_post(1)], rev=an_hour_ahead))
+    _trailing(b, repo)
+
+
+def _inactive_account(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    b.emit("#account", account_body(repo.did, b.next_seq(), active=False, status="deactivated"), repo.did)
+    b.hostile(case.name, repo.prepare([_post(1)]))
+    b.emit("#account", account_body(repo.did, b.next_seq()), repo.did)
+    _trailing(b, repo)
+
+
+def _high_s(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    draft = repo.prepare([_post(1)])
+    unsigned = {k: v for k, v in draft.commit.items() if k != "sig"}
+    b.hostile(case.name, draft.resign(sign_commit(unsigned, repo.identity.signing_key, low_s=False)))
+    _trailing(b, repo)
+
+
+def _oversize_blocks(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    # Three records of 680,000 bytes: each under the 1,000,000-byte record limit, the frame far under 5 MB,
+    # but `blocks` just over its 2,000,000-byte limit (and under 2 MiB, so a decoder's own byte-string cap,
+    # e.g. cbor-gen's 2,097,152, is not what catches it).
+    big = [
+        ("create", f"com.example.atcheck.post/big{n}", {**record(f"big {n}"), "pad": bytes(680_000)})
+        for n in range(3)
+    ]
+    b.hostile(case.name, repo.prepare(big))
+    _trailing(b, repo)
+
+
+def _field_mismatch(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    draft = repo.prepare([_post(1)])
+    claimed = b.clock.next()  # a later rev than the signed commit's
+
+    def claim(body: dict[str, Value]) -> None:
+        body["rev"] = claimed
+
+    b.hostile(case.name, draft, tamper=claim, ref=EventRef("#commit", repo.did, None, draft.commit_cid))
+    _trailing(b, repo)
+
+
+def _sync_bad_signature(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    draft = repo.prepare([_post(1)])
+    draft = draft.resign(
+        sign_commit({k: v for k, v in draft.commit.items() if k != "sig"}, PrivateKey.generate())
+    )
+    ref = EventRef("#sync", repo.did, draft.rev)
+    b.mark(case.name, ref)
+    b.emit("#sync", sync_body(draft, b.next_seq()), repo.did, case=case.name, ref=ref)
+    _trailing(b, repo)
 
 
 CASES: tuple[Case, ...] = (
@@ -281,6 +346,65 @@ CASES: tuple[Case, ...] = (
         ("SYNC-FH-23",),
         False,
         _unknown_did_account,
+    ),
+    # -- beyond the twelve kinds of issue #8 ----------------------------------------------------------------
+    Case(
+        "future-rev",
+        "a valid commit whose rev is a TID one hour in the future",
+        "A #commit whose rev stands for a time beyond a clock-drift window of a few minutes is rejected.",
+        SYNC_CHECKLIST,
+        ("SYNC-FH-16",),
+        False,
+        _future_rev,
+    ),
+    Case(
+        "inactive-account",
+        "#account active=false (deactivated), a valid commit, then #account active=true",
+        "Relays track each account's hosting status and ignore #commit and #sync for accounts that are not "
+        "active.",
+        f"{SYNC_CHECKLIST}; account §Hosting Status",
+        ("SYNC-FH-15",),
+        False,
+        _inactive_account,
+    ),
+    Case(
+        "high-s-signature",
+        "a commit signed by the right key, but in the high-S form of the signature",
+        "atproto signatures must be low-S; a verifier rejects the high-S twin of a valid signature, so "
+        "the commit's signature is invalid.",
+        "cryptography §Malleability; " + SYNC_CHECKLIST,
+        ("CRY-SIG-02", "SYNC-FH-10"),
+        False,
+        _high_s,
+    ),
+    Case(
+        "oversize-blocks",
+        "a valid commit of three 680,000-byte records: `blocks` just over 2,000,000 bytes, frame under 5 MB",
+        "The `blocks` field of a #commit has a hard limit of 2,000,000 bytes; events beyond the limits are "
+        "rejected.",
+        "sync §#commit; " + SYNC_CHECKLIST,
+        ("SYNC-FH-06",),
+        False,
+        _oversize_blocks,
+    ),
+    Case(
+        "field-mismatch",
+        "a valid commit whose #commit `rev` field differs from the rev of the signed commit in `blocks`",
+        "The message's fields are checked against the signed commit object, and a mismatch is rejected.",
+        SYNC_CHECKLIST,
+        ("SYNC-FH-04",),
+        False,
+        _field_mismatch,
+    ),
+    Case(
+        "sync-bad-signature",
+        "a #sync event whose commit is signed with a key that is not the account's",
+        "Signatures are checked on #sync as on #commit; an event whose signature is conclusively invalid is "
+        "rejected.",
+        SYNC_CHECKLIST,
+        ("SYNC-FH-10",),
+        False,
+        _sync_bad_signature,
     ),
 )
 

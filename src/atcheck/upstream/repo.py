@@ -21,7 +21,7 @@ from atcheck.oracle.inductive import CommitOp, invert_ops
 from atcheck.oracle.mst import build_mst
 from atcheck.upstream.plc import PlcIdentity
 
-__all__ = ["CommitDraft", "EmulatedRepo", "TidClock", "Write"]
+__all__ = ["CommitDraft", "EmulatedRepo", "TidClock", "Write", "tid"]
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 

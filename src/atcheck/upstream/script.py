@@ -4,7 +4,8 @@ A :class:`Script` is built once, before any relay connects (every DID is registe
 the same bytes are served to whoever subscribes. Each frame records what it is (kind, DID, rev, commit
 CID), whether it is an honest event that a relay must pass on, or the one event of a hostile case
 (:class:`Marked`), and whether it is *poison* (``once``): a frame that breaks the connection (bad CBOR, an
-oversize frame) is sent once and never replayed, so a relay that reconnects moves on.
+oversize frame) is sent once and never replayed, so a relay that reconnects moves on. Every frame of a
+hostile case is poison in this sense: a relay may drop the connection over any of them.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class ScriptBuilder:
             seq,
             ref or EventRef(kind, did),
             case,
-            once,
+            once or case is not None,
         )
         self.script.frames.append(frame)
         return frame
@@ -172,18 +173,22 @@ class ScriptBuilder:
         tamper: Callable[[dict[str, Value]], None] | None = None,
         raw: Callable[[bytes], bytes] | None = None,
         seq: int | None = None,
-        once: bool = False,
+        ref: EventRef | None = None,
     ) -> Frame:
-        """Stream a hostile case's commit (never applied); ``tamper`` edits the payload, ``raw`` the bytes."""
+        """Stream a hostile case's commit (never applied); ``tamper`` edits the payload, ``raw`` the bytes.
+
+        Like every frame of a case, it is sent once only: a relay may rightly drop the connection over it,
+        and a replay after the reconnect would make it drop the connection again, forever.
+        """
         body = commit_body(draft, seq if seq is not None else self.next_seq())
         if tamper is not None:
             tamper(body)
         data = encode_frame("#commit", body)
         if raw is not None:
             data = raw(data)
-        ref = commit_ref(draft)
+        ref = ref or commit_ref(draft)
         self.script.marked.append(Marked(case, ref, forward))
-        return self.emit("#commit", body, draft.did, case=case, once=once, data=data, ref=ref)
+        return self.emit("#commit", body, draft.did, case=case, data=data, ref=ref)
 
     def mark(self, case: str, ref: EventRef, *, forward: bool = False) -> None:
         self.script.marked.append(Marked(case, ref, forward))
