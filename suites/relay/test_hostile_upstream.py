@@ -37,7 +37,8 @@ def test_the_relay_passes_on_every_honest_commit(hostile: HostileUpstreamRun) ->
     expect(
         not missing,
         f"all {hostile.judgement.honest_total} honest commits of the hostile upstream passed on",
-        "missing: " + "; ".join(ref.describe() for ref in missing),
+        f"{len(missing)} missing ({hostile.subscription_summary()}): "
+        + "; ".join(ref.describe() for ref in missing),
     )
 
 

@@ -111,3 +111,10 @@ def test_other_hosts_events_are_ignored(script: Script) -> None:
         "active": True,
     }
     assert judge(script, [("#account", noise), *_perfect(script)]).ok
+
+
+def test_a_relay_that_never_reached_the_end_is_inconclusive_not_passing(script: Script) -> None:
+    judgement = judge(script, [])
+    assert not judgement.ok
+    assert all(not v.ok and v.observed == "nothing conclusive" for v in judgement.cases)
+    assert "never passed on the script's last honest commit" in judgement.verdict("bad-seq").details()

@@ -51,9 +51,15 @@ class HostileUpstreamRun:
         """The relay's last log lines about the case's account(s), and how it (re)subscribed."""
         dids = {m.ref.did for m in self.script.marked if m.case == case}
         said = [_log_message(line) for line in self.relay_log.splitlines() if any(d in line for d in dids)]
-        cursors = ", ".join("none" if c.cursor is None else str(c.cursor) for c in self.subscriptions)
         shown = " | ".join(list(dict.fromkeys(said))[-_LOG_LINES:]) or "nothing about this account"
-        return f"relay log: {shown}; relay subscriptions (cursor): {cursors}"
+        return f"relay log: {shown}; {self.subscription_summary()}"
+
+    def subscription_summary(self) -> str:
+        if not self.subscriptions:
+            return "the relay never subscribed to the hostile upstream"
+        cursors = ", ".join("none" if c.cursor is None else str(c.cursor) for c in self.subscriptions[:10])
+        more = f" and {len(self.subscriptions) - 10} more" if len(self.subscriptions) > 10 else ""
+        return f"relay subscriptions (cursor): {cursors}{more}"
 
 
 def _log_message(line: str) -> str:

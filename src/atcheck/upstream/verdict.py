@@ -29,9 +29,13 @@ class CaseVerdict:
     """The case's marked events that did not."""
     honest_missing: list[EventRef]
     """Honest commits of the case's account that the relay did not pass on."""
+    inconclusive: str | None = None
+    """Why nothing can be concluded (the relay never passed on the script's last honest commit)."""
 
     @property
     def observed(self) -> str:
+        if self.inconclusive:
+            return "nothing conclusive"
         if self.case.forward:
             return "passed through" if not self.held_back else "dropped"
         return "dropped" if not self.passed_on else "passed through"
@@ -39,11 +43,11 @@ class CaseVerdict:
     @property
     def ok(self) -> bool:
         expected_ok = not self.held_back if self.case.forward else not self.passed_on
-        return expected_ok and not self.honest_missing
+        return expected_ok and not self.honest_missing and not self.inconclusive
 
     def details(self) -> str:
         """What went wrong, briefly: the events wrongly passed on or held back, and honest commits lost."""
-        parts = []
+        parts = [self.inconclusive] if self.inconclusive else []
         wrong = self.held_back if self.case.forward else self.passed_on
         if wrong:
             verb = "not passed on: " if self.case.forward else "passed on: "
@@ -89,6 +93,14 @@ def _seen(ref: EventRef, events: list[RelayEvent]) -> bool:
 def judge(script: Script, relay_events: Iterable[RelayEvent], cases: tuple[Case, ...] = CASES) -> Judgement:
     events = list(relay_events)
     missing = [ref for ref in script.must_forward if not _seen(ref, events)]
+    # A relay that never got to the end of the script (or never subscribed) "drops" every hostile event;
+    # that must not count as passing.
+    inconclusive = None
+    if script.sentinel is not None and script.sentinel in missing:
+        inconclusive = (
+            "the relay never passed on the script's last honest commit "
+            f"({script.sentinel.describe()}), so it did not process the whole stream"
+        )
     verdicts = []
     for case in cases:
         marked = [m.ref for m in script.marked if m.case == case.name]
@@ -102,6 +114,7 @@ def judge(script: Script, relay_events: Iterable[RelayEvent], cases: tuple[Case,
                 passed_on=seen,
                 held_back=[ref for ref in marked if ref not in seen],
                 honest_missing=[ref for ref in missing if ref.did in dids],
+                inconclusive=inconclusive,
             )
         )
     return Judgement(verdicts, missing, len(script.must_forward))
