@@ -22,6 +22,9 @@ from atcheck.suite import (
     run_hostile_upstream,
 )
 
+# Every verdict here is the relay's: some requirements also apply to PDSes, but only the relay is judged.
+pytestmark = pytest.mark.role("relay")
+
 
 @pytest.fixture(scope="module")
 def hostile(target: TargetUnderTest) -> HostileUpstreamRun:
