@@ -4,8 +4,10 @@ This proves the emulator end to end (real PLC, real relay started from the built
 manifest the way the suite starts it, real WebSocket) and records what the pinned relay does with each
 case. Its verdicts follow from indigo's code (cmd/relay/relay/verify.go): a failed
 MST inversion, and so a missing block, is only logged ("failed to invert commit MST"), and the commit is
-passed on; a wrong since/prevData is logged and passed on, as proposal 0006 asks of relays; everything
-else is dropped before it reaches the relay's own stream. Skipped when no relay binary is built here.
+passed on; a wrong since/prevData is logged and passed on, as proposal 0006 asks of relays; a commit with
+the deprecated tooBig flag is refused ("deprecated tooBig commit flag set") where the spec says consumers
+ignore the flag; everything else is dropped before it reaches the relay's own stream. Skipped when no
+relay binary is built here.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ INDIGO_OBSERVED = {
     "oversize-blocks": "dropped",
     "field-mismatch": "dropped",
     "sync-bad-signature": "dropped",
+    "unknown-type": "dropped",
+    "lexicon-invalid-record": "passed through",
+    "toobig-flag": "dropped",
 }
 
 
@@ -99,4 +104,4 @@ def test_indigo_relay_passes_honest_events_and_drops_most_hostile_ones(tmp_path:
     # a cursor and the stream went on.
     assert len(reconnects) == 3 and reconnects[0] is None and all(c for c in reconnects[1:]), reconnects
     failing = {v.case.name for v in judgement.cases if not v.ok}
-    assert failing == {"ops-do-not-invert", "missing-blocks"}
+    assert failing == {"ops-do-not-invert", "missing-blocks", "toobig-flag"}

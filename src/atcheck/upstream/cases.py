@@ -1,9 +1,11 @@
 """The hostile upstream's cases, as data: what is sent, the rule it breaks, and what a relay must do.
 
-The first twelve are the kinds issue #8 names; six more cover further rules of the same checklist (a
-future rev, an inactive account, a high-S signature, oversize ``blocks``, a field that contradicts the
-signed commit, a ``#sync`` with a bad signature). Every case gets its own account (its own DID), so the
-cases cannot disturb one another: the account first
+The first twelve are the kinds issue #8 names; nine more cover further rules (a future rev, an inactive
+account, a high-S signature, oversize ``blocks``, a field that contradicts the signed commit, a ``#sync``
+with a bad signature, an unknown frame type, and two events a relay must pass on: a record that breaks its
+Lexicon, and a commit with the deprecated ``tooBig`` flag set).
+
+Every case gets its own account (its own DID), so the cases cannot disturb one another: the account first
 streams honest events (``#identity``, ``#account``, a genesis commit, a commit with two records), then the
 case's one hostile event, then an honest commit that a relay must still pass on. The rules are paraphrased
 from the sync and event-stream specs and proposal 0006 (sync v1.1). Where the spec makes a broken chain a
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from atcheck.oracle.build import sign_commit
 from atcheck.oracle.cbor import Value
 from atcheck.oracle.crypto import PrivateKey
-from atcheck.upstream.frames import account_body, sync_body
+from atcheck.upstream.frames import account_body, now_iso, sync_body
 from atcheck.upstream.repo import EmulatedRepo, tid
 from atcheck.upstream.script import EventRef, ScriptBuilder, commit_ref, record
 
@@ -230,6 +232,38 @@ def _sync_bad_signature(b: ScriptBuilder, case: Case) -> None:
     _trailing(b, repo)
 
 
+def _unknown_type(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    kind = "#atcheckUnknown"
+    ref = EventRef(kind, repo.did)
+    b.mark(case.name, ref)
+    body: dict[str, Value] = {"seq": b.next_seq(), "did": repo.did, "time": now_iso()}
+    b.emit(kind, body, repo.did, case=case.name, ref=ref)
+    _trailing(b, repo)
+
+
+def _lexicon_invalid_record(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    # Valid in the data model, invalid for its Lexicon: text must be a string, createdAt a datetime.
+    post: dict[str, Value] = {"$type": "app.bsky.feed.post", "text": 42, "createdAt": "yesterday"}
+    draft = repo.prepare([("create", "app.bsky.feed.post/3l4qyfbbfj22c", post)])
+    repo.apply(draft)  # an honest commit: the repo holds it, and later commits chain from it
+    b.hostile(case.name, draft, forward=True)
+    _trailing(b, repo)
+
+
+def _too_big_flag(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    draft = repo.prepare([_post(1)])
+    repo.apply(draft)
+
+    def flag(body: dict[str, Value]) -> None:
+        body["tooBig"] = True
+
+    b.hostile(case.name, draft, forward=True, tamper=flag)
+    _trailing(b, repo)
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "bad-signature",
@@ -406,6 +440,36 @@ CASES: tuple[Case, ...] = (
         ("SYNC-FH-10",),
         False,
         _sync_bad_signature,
+    ),
+    Case(
+        "unknown-type",
+        "a frame of an unknown type (`#atcheckUnknown`) for a hosted account, then an honest commit",
+        "Consumers ignore frames with an unknown `t` (and go on with the stream); a relay does not pass "
+        "them on.",
+        "event-stream §Framing",
+        ("SYNC-ES-07",),
+        False,
+        _unknown_type,
+    ),
+    Case(
+        "lexicon-invalid-record",
+        "an honest commit creating an app.bsky.feed.post whose text is a number and createdAt not a datetime",
+        "Relays do not validate records against Lexicons: the commit is valid at the protocol layer, so it "
+        "is passed on.",
+        SYNC_CHECKLIST,
+        ("SYNC-FH-18",),
+        True,
+        _lexicon_invalid_record,
+    ),
+    Case(
+        "toobig-flag",
+        "an honest commit whose deprecated `tooBig` flag is true",
+        "`tooBig` is deprecated: producers set it false and consumers ignore it, so the commit is processed "
+        "and passed on as any other.",
+        "sync §#commit",
+        ("SYNC-FH-24",),
+        True,
+        _too_big_flag,
     ),
 )
 
