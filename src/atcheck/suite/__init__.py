@@ -18,6 +18,7 @@ or resolves a key the same way. A test reads as what it checks::
 - :mod:`atcheck.suite.identity`: the DID document at the PLC and its ``#atproto`` key.
 - :mod:`atcheck.suite.oracle`: atcheck's independent checks (CID, CAR, MST, repos, keys, identifiers).
 - :func:`oracle_verdict`: an oracle finding inside it becomes a conformance failure naming the request.
+- :mod:`atcheck.suite.upstream`: the hostile upstream (a PDS emulator) fed to a relay target, with verdicts.
 - :data:`SUITE_SETTINGS`: the Hypothesis settings of property-based suites.
 - The checks (``expect_ok``, ``expect_error``...) of :mod:`atcheck.checks`, accounts, and XRPC clients.
 """
@@ -55,6 +56,7 @@ from atcheck.suite.records import (
     write_record,
 )
 from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.upstream import UPSTREAM_CASES, HostileUpstreamRun, UpstreamCase, run_hostile_upstream
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
 
@@ -62,12 +64,15 @@ __all__ = [
     "COLLECTION",
     "DID_DOC_TYPES",
     "SUITE_SETTINGS",
+    "UPSTREAM_CASES",
     "Account",
     "ConformanceFailure",
+    "HostileUpstreamRun",
     "LatestCommit",
     "ParamValue",
     "TargetDidNotStart",
     "TargetUnderTest",
+    "UpstreamCase",
     "WrittenRecord",
     "XrpcClient",
     "XrpcResponse",
@@ -95,5 +100,6 @@ __all__ = [
     "put_record_json",
     "read_record",
     "record_uri",
+    "run_hostile_upstream",
     "write_record",
 ]
