@@ -69,7 +69,9 @@ def test_commit_fields_match_the_signed_commit(history: History) -> None:
     for frame in _commits(history):
         car = read_blocks(frame)
         if frame.body.get("commit") != car.roots[0]:
-            raise frame.fail(f"'commit' equal to the CAR's first root {car.roots[0]}", frame.body.get("commit"))
+            raise frame.fail(
+                f"'commit' equal to the CAR's first root {car.roots[0]}", frame.body.get("commit")
+            )
         commit = frame_commit(frame, None)
         if frame.body.get("rev") != commit.rev:
             raise frame.fail(f"'rev' equal to the commit's rev {commit.rev}", frame.body.get("rev"))
@@ -254,12 +256,18 @@ def test_a_batch_of_201_writes_is_refused(account: Account, open_stream: OpenStr
         for i in range(OPS_LIMIT + 1)
     ]
     with open_stream(label="201 ops") as sub:
-        resp = account.client.procedure("com.atproto.repo.applyWrites", {"repo": account.did, "writes": writes})
+        resp = account.client.procedure(
+            "com.atproto.repo.applyWrites", {"repo": account.did, "writes": writes}
+        )
         if 400 <= resp.status < 500:
             return
         if resp.status != 200:
-            raise StreamFailure("a 4xx refusal of 201 ops", f"HTTP {resp.status} {resp.text[:200]}", resp.describe())
+            raise StreamFailure(
+                "a 4xx refusal of 201 ops", f"HTTP {resp.status} {resp.text[:200]}", resp.describe()
+            )
         for frame in sub.drain(1.0, 10.0):
             ops = frame.body.get("ops") if frame.t == "#commit" else None
             if isinstance(ops, list) and len(ops) > OPS_LIMIT:
-                raise frame.fail(f"no commit of more than {OPS_LIMIT} ops (applyWrites accepted 201)", len(ops))
+                raise frame.fail(
+                    f"no commit of more than {OPS_LIMIT} ops (applyWrites accepted 201)", len(ops)
+                )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from atcheck.suite import TargetUnderTest, expect_status, message_errors
-from atcheck.suite import History
+from atcheck.suite import History, TargetUnderTest, expect_status, message_errors
 
 pytestmark = pytest.mark.needs("sync.subscribe-repos")
 

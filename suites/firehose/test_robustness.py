@@ -62,7 +62,9 @@ def test_two_subscribers_see_the_same_sequence(account: Account, open_stream: Op
     a = [e for e in a if e[0] >= start]
     b = [e for e in b if e[0] >= start]
     if a != b:
-        raise StreamFailure("the same events and seqs on both subscriptions", f"A {a[:6]} vs B {b[:6]}", two.name)
+        raise StreamFailure(
+            "the same events and seqs on both subscriptions", f"A {a[:6]} vs B {b[:6]}", two.name
+        )
 
 
 @pytest.mark.requirement("SYNC-ES-08")

@@ -15,6 +15,7 @@ test's report therefore shows what the stream sent without storing megabytes of 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = [
     "History",
     "StreamFailure",
     "Subscription",
+    "Write",
     "check_diff_blocks",
     "decode_frame",
     "frame_commit",
@@ -51,7 +53,6 @@ __all__ = [
     "subscribe",
     "verify_commit_frame",
     "verify_sync_frame",
-    "Write",
 ]
 
 SUBSCRIBE_REPOS: Final = "com.atproto.sync.subscribeRepos"
@@ -75,7 +76,7 @@ class StreamFailure(ConformanceFailure):
 
 
 def stream_url(base_url: str, nsid: str = SUBSCRIBE_REPOS, cursor: int | None = None) -> str:
-    """The ``ws://`` (or ``wss://``) URL of ``nsid`` on the service at ``base_url`` (event-stream §Connection)."""
+    """The ``ws://`` (or ``wss://``) URL of ``nsid`` at ``base_url`` (event-stream §Connection)."""
     parts = urlsplit(base_url.rstrip("/"))
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     query = urlencode({"cursor": cursor}) if cursor is not None else ""
@@ -160,7 +161,9 @@ def decode_frame(data: bytes | str, *, stream: str, index: int) -> Frame:
     """
     where = f"frame {index} of {stream}"
     if isinstance(data, str):
-        raise StreamFailure("a binary WebSocket message (event-stream §Framing)", f"text {data[:120]!r}", where)
+        raise StreamFailure(
+            "a binary WebSocket message (event-stream §Framing)", f"text {data[:120]!r}", where
+        )
     raw = bytes(data)
     try:
         header, end = decode_prefix(raw)
@@ -250,6 +253,7 @@ class Subscription:
         self._closed = False
         self._log = _FrameLog(self.url, recorder)
         try:
+            # Entered as a context manager (closed by close()): websockets deprecates bare connect() calls.
             self._ws: ClientConnection = connect(
                 self.url,
                 open_timeout=open_timeout,
@@ -258,13 +262,15 @@ class Subscription:
                 compression=None,  # the spec names no extension (event-stream §Possible Future Changes)
                 proxy=None,  # traffic stays on this machine
                 ping_interval=None,  # the client sends nothing unasked: the stream is one-way
-            )
+            ).__enter__()
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = exc.response.body[:300].decode("utf-8", "replace") if exc.response.body else ""
             self._log.exchange.status = status
             self._log.end(f"[upgrade refused: HTTP {status} {body!r}]")
-            raise StreamFailure("the WebSocket upgrade (HTTP 101)", f"HTTP {status} {body!r}", self.url) from None
+            raise StreamFailure(
+                "the WebSocket upgrade (HTTP 101)", f"HTTP {status} {body!r}", self.url
+            ) from None
         except (InvalidHandshake, OSError, TimeoutError) as exc:
             self._log.end(f"[no WebSocket: {type(exc).__name__}: {exc}]")
             raise StreamFailure(
@@ -388,10 +394,8 @@ class Subscription:
         if not self._closed:
             self._closed = True
             self._log.end(f"[closed by atcheck after {len(self.frames)} frame(s)]")
-        try:
+        with contextlib.suppress(WebSocketException, OSError):
             self._ws.close()
-        except (WebSocketException, OSError):
-            pass
 
     def __enter__(self) -> Subscription:
         return self
@@ -544,7 +548,9 @@ def verify_commit_frame(frame: Frame, signing_key: PublicKey | None) -> Verified
             commit_cid=commit_cid,
         )
     except OracleError as exc:
-        raise frame.fail("a #commit that verifies on its own (blocks, signature, ops, prevData)", str(exc)) from None
+        raise frame.fail(
+            "a #commit that verifies on its own (blocks, signature, ops, prevData)", str(exc)
+        ) from None
 
 
 def read_blocks(frame: Frame) -> Car:
@@ -583,11 +589,13 @@ def check_diff_blocks(frame: Frame) -> Car:
     for op in ops if isinstance(ops, list) else []:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str):
             raise frame.fail("ops with a string 'path'", op)
-        path, action, cid = op["path"], op.get("action"), op.get("cid")
+        path, action = op["path"], op.get("action")
         try:
             found, _ = find_key(commit.data, path, car.blocks.get)
         except OracleError as exc:
-            raise frame.fail(f"the new MST nodes on the path of {action} {path} in 'blocks'", str(exc)) from None
+            raise frame.fail(
+                f"the new MST nodes on the path of {action} {path} in 'blocks'", str(exc)
+            ) from None
         if action in ("create", "update"):
             if found is None:
                 raise frame.fail(f"{path} in the commit's tree after its {action}", "the key is absent")
