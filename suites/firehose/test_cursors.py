@@ -27,7 +27,7 @@ pytestmark = pytest.mark.needs("sync.subscribe-repos")
 OpenStream = Callable[..., Subscription]
 COLLECTION = "com.example.atcheck.firehose"
 REPLAY_TIMEOUT_S = 30.0
-CLOSE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 3.0
 #: How far past the newest seq a cursor is put to be "in the future".
 FUTURE_MARGIN = 1_000_000
 
@@ -173,7 +173,7 @@ def test_no_cursor_means_live_events_only(account: Account, open_stream: OpenStr
         )
     old_seq = seen[-1].seq or 0
     with open_stream(label="no cursor") as sub:
-        quiet = sub.drain(1.0, 3.0)
+        quiet = sub.drain(0.5, 3.0)
         stale = next((f for f in quiet if f.seq is not None and f.seq <= old_seq), None)
         if stale is not None:
             raise stale.fail(f"no replay of events up to seq {old_seq} without a cursor", stale.summary())
