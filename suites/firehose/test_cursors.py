@@ -8,10 +8,9 @@ types, accounts and commits, with none missing.
 Resuming is where the texts disagree. The event-stream spec's list says a cursor in the window replays
 events with seq *greater or equal*; the same section says clients pass "the last sequence number they
 received and successfully processed" and should treat a duplicate seq as an error, and the Lexicon calls the
-cursor "the last known event seq". atcheck's catalogue (SYNC-ES-12, with this deviation noted) takes the
-cursor as the last event already seen: the replay must start after it. That one rule has its own test
-(:func:`test_a_cursor_resumes_after_the_event_it_names`), so a server that re-sends the cursor's own event
-fails only there, while :func:`test_a_cursor_replays_every_later_event` judges gaps.
+cursor "the last known event seq". So the boundary has its own test and its own row,
+SYNC-ES-18 (a should: the replay starts after the cursor, no duplicate on reconnect), while
+:func:`test_a_cursor_replays_every_later_event` judges gaps (SYNC-ES-12) and accepts either boundary.
 """
 
 from __future__ import annotations
@@ -20,7 +19,16 @@ from collections.abc import Callable
 
 import pytest
 
-from atcheck.suite import Account, Frame, History, StreamFailure, Subscription, note, write_record
+from atcheck.suite import (
+    Account,
+    Frame,
+    History,
+    StreamFailure,
+    Subscription,
+    case_tag,
+    note,
+    write_record,
+)
 
 pytestmark = pytest.mark.needs("sync.subscribe-repos")
 
@@ -108,12 +116,12 @@ def test_a_cursor_replays_every_later_event(history: History, open_stream: OpenS
     _check_replayed(frames, history, cursor)
 
 
-@pytest.mark.requirement("SYNC-ES-12")
+@pytest.mark.requirement("SYNC-ES-18")
 def test_a_cursor_resumes_after_the_event_it_names(history: History, open_stream: OpenStream) -> None:
     """The cursor is the last seq the client processed (Lexicon: "the last known event seq"), so the replay
     starts with the event after it; re-sending the cursor's own event gives every reconnecting client a
-    duplicate, which the spec tells clients to treat as an error. (The spec's list says "greater-or-equal";
-    see the module docstring and the catalogue's deviation note on SYNC-ES-12.)"""
+    duplicate, which the spec tells clients to treat as an error. (The spec's list says "greater-or-equal",
+    so this is reported as a should; see the module docstring and the catalogue's note on SYNC-ES-12.)"""
     seqs = _seqs(history)
     cursor = seqs[len(seqs) // 2]
     with open_stream(cursor=cursor, label=f"cursor={cursor}") as sub:
@@ -139,23 +147,38 @@ def test_a_future_cursor_gets_a_futurecursor_error(history: History, open_stream
         )
 
 
-@pytest.mark.requirement("SYNC-ES-06")
-def test_an_error_frame_is_well_formed_and_ends_the_stream(history: History, open_stream: OpenStream) -> None:
-    """An error payload is ``{error, message?}``, the name a bare string (no NSID, no ``#``), and the server
-    closes the connection right after it. (Provoked with a future cursor.)"""
+def _error_frame(history: History, open_stream: OpenStream) -> tuple[Subscription, Frame]:
     cursor = max(_seqs(history)) + FUTURE_MARGIN
-    with open_stream(cursor=cursor, label=f"future cursor={cursor}") as sub:
-        first = sub.read(1, CLOSE_TIMEOUT_S)[0]
-        if not first.is_error:
-            pytest.skip(
-                f"no error frame for a future cursor (judged by the FutureCursor test): {first.summary()}"
-            )
-        name, message = first.body.get("error"), first.body.get("message")
-        if not isinstance(name, str) or not name or "#" in name or "." in name:
-            raise first.fail("error: a bare error name like FutureCursor", name)
-        if "message" in first.body and not isinstance(message, str):
-            raise first.fail("message: a string when present", message)
+    sub = open_stream(cursor=cursor, label=f"future cursor={cursor}")
+    first = sub.read(1, CLOSE_TIMEOUT_S)[0]
+    if not first.is_error:
+        pytest.skip(
+            f"no error frame for a future cursor (judged by the FutureCursor test): {first.summary()}"
+        )
+    return sub, first
+
+
+@pytest.mark.requirement("SYNC-ES-06")
+def test_an_error_frame_is_well_formed(history: History, open_stream: OpenStream) -> None:
+    """An error payload is ``{error, message?}``, the name a bare string (no NSID, no ``#``). (Provoked
+    with a future cursor.)"""
+    _, first = _error_frame(history, open_stream)
+    name, message = first.body.get("error"), first.body.get("message")
+    if not isinstance(name, str) or not name or "#" in name or "." in name:
+        raise first.fail("error: a bare error name like FutureCursor", name)
+    if "message" in first.body and not isinstance(message, str):
+        raise first.fail("message: a string when present", message)
+
+
+@pytest.mark.requirement("SYNC-ES-19")
+def test_the_stream_closes_after_an_error_frame(history: History, open_stream: OpenStream) -> None:
+    """ "Streams should be closed immediately following transmitting ... an error frame": nothing follows
+    the error frame, and the server closes the connection within a few seconds."""
+    sub, _ = _error_frame(history, open_stream)
+    try:
         after = sub.expect_closed(CLOSE_TIMEOUT_S)
+    except StreamFailure as exc:
+        raise StreamFailure(exc.expected, f"{exc.got} {case_tag('open-after-error')}", sub.name) from None
     if after:
         raise after[0].fail("the stream to close right after the error frame", after[0].summary())
 

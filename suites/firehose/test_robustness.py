@@ -23,7 +23,7 @@ EVENT_TIMEOUT_S = 15.0
 COLLECTION = "com.example.atcheck.firehose"
 
 
-@pytest.mark.requirement("SYNC-ES-01", "SYNC-ES-03")
+@pytest.mark.requirement("SYNC-ES-01")
 def test_an_idle_connection_carries_only_valid_frames(account: Account, open_stream: OpenStream) -> None:
     """For 60 s without events the connection carries nothing but valid binary frames (or a proper close);
     a reading of anything else (bytes that are not a WebSocket frame, text, bad CBOR) fails."""

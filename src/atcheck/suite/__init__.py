@@ -26,6 +26,7 @@ or resolves a key the same way. A test reads as what it checks::
 from __future__ import annotations
 
 from atcheck.accounts import Account, fresh_handle
+from atcheck.baseline import case_tag
 from atcheck.checks import (
     ConformanceFailure,
     expect,
@@ -92,6 +93,7 @@ __all__ = [
     "XrpcClient",
     "XrpcResponse",
     "atproto_key",
+    "case_tag",
     "check_diff_blocks",
     "delete_record",
     "did_document",
