@@ -151,8 +151,12 @@ def _record_writes(target: TargetUnderTest, account: Account) -> list[Write]:
     return writes
 
 
-def record_history(target: TargetUnderTest, make_account: Callable[[], Account]) -> History:
-    """Subscribe live, create an account, write, and keep what the stream sent (see the module docstring)."""
+def record_history(
+    target: TargetUnderTest, make_account: Callable[[], Account], *, timeout: float = DELIVERY_TIMEOUT_S
+) -> History:
+    """Subscribe live, create an account, write, and keep what the stream sent (see the module docstring).
+
+    ``timeout`` bounds the wait for the writes' commits (atcheck's self-test shortens it)."""
     sub = _open(target, label="history")
     try:
         sub.next(PROBE_S)  # nothing should come yet; a stream that fails at once is retried below
@@ -172,7 +176,7 @@ def record_history(target: TargetUnderTest, make_account: Callable[[], Account])
         try:
             sub.read_until(
                 lambda _f: len(history.write_commits()) >= wanted,
-                DELIVERY_TIMEOUT_S,
+                timeout,
                 what=f"the #commit events of {wanted} writes to {account.did}",
             )
             sub.drain(QUIET_S, DELIVERY_TIMEOUT_S)
