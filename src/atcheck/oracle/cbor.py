@@ -29,6 +29,11 @@ from typing import Any, Final
 from atcheck.oracle.cid import CID, DAG_CBOR, RAW, _parse_cid_bytes, compute_cid, parse_cid
 from atcheck.oracle.errors import OracleError
 
+try:  # a C decoder for the fast path of decode_strict (see there); optional
+    import cbrrr as _cbrrr
+except ImportError:  # pragma: no cover - depends on the environment
+    _cbrrr = None  # type: ignore[assignment]
+
 __all__ = [
     "Value",
     "check_data_model",
@@ -59,11 +64,49 @@ def decode_strict(data: bytes, *, blessed_links: bool = True) -> Value:
 
     With ``blessed_links`` (the default, as atproto requires), every CID link must be sha-256 with the
     dag-cbor or raw codec.
+
+    Valid data takes a fast path: cbrrr (C) decodes it, refusing every non-canonical form this decoder
+    refuses except floats, integers beyond i64 and nesting beyond :data:`MAX_DEPTH`, which are then looked
+    for in the result. Anything cbrrr refuses, or that has one of those, goes through this module's own
+    decoder, which gives the verdict and names the problem and its byte offset.
     """
+    if _cbrrr is not None:
+        try:
+            fast = _cbrrr.decode_dag_cbor(bytes(data), cid_ctor=_blessed_cid if blessed_links else _any_cid)
+        except Exception:  # any refusal: the strict decoder below explains it
+            pass
+        else:
+            if _within_data_model(fast, 0):
+                return fast
     value, end = decode_prefix(data, 0, blessed_links=blessed_links)
     if end != len(data):
         raise OracleError(f"{len(data) - end} trailing bytes after the DAG-CBOR value", offset=end)
     return value
+
+
+def _any_cid(raw: bytes) -> CID:
+    return _parse_cid_bytes(raw)
+
+
+def _blessed_cid(raw: bytes) -> CID:
+    cid = _parse_cid_bytes(raw)
+    if not cid.is_blessed:
+        raise OracleError("not a blessed CID")  # sends the fast path to the strict decoder
+    return cid
+
+
+def _within_data_model(value: Value, depth: int) -> bool:
+    """No float, no integer beyond i64, no nesting beyond MAX_DEPTH: what cbrrr accepts and atproto not."""
+    kind = type(value)
+    if kind is int:
+        return bool(I64_MIN <= value <= I64_MAX)
+    if kind is dict:
+        return depth < MAX_DEPTH and all(_within_data_model(v, depth + 1) for v in value.values())
+    if kind is list:
+        return depth < MAX_DEPTH and all(_within_data_model(v, depth + 1) for v in value)
+    if kind is CID:
+        return depth < MAX_DEPTH
+    return kind is not float
 
 
 def decode_prefix(data: bytes, pos: int = 0, *, blessed_links: bool = True) -> tuple[Value, int]:

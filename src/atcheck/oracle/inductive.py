@@ -24,7 +24,7 @@ from atcheck.oracle.cbor import Value, decode_strict
 from atcheck.oracle.cid import CID, DAG_CBOR, compute_cid
 from atcheck.oracle.crypto import PublicKey
 from atcheck.oracle.errors import OracleError
-from atcheck.oracle.mst import _node_bytes, decode_node, find_key, key_height
+from atcheck.oracle.mst import _node_bytes, decode_node, key_height
 from atcheck.oracle.repo import Commit, check_commit
 
 __all__ = ["CommitOp", "PartialTree", "VerifiedCommitEvent", "invert_ops", "verify_commit_event"]
@@ -101,6 +101,8 @@ class PartialTree:
                     raise OracleError(f"MST node {ref}: key {key!r} is not at the node's height {height}")
             if not keys and node.left is None:
                 raise OracleError(f"MST node {ref}: empty node with no subtree")
+            if height == 0 and (node.left is not None or any(t is not None for _, _, t in node.entries)):
+                raise OracleError(f"MST node {ref}: a height-0 node links to a subtree")
         return _Node([node.left, *(t for _, _, t in node.entries)], keys, [v for _, v, _ in node.entries])
 
     # -- edits ------------------------------------------------------------------------------------------
@@ -243,7 +245,10 @@ def _prune(node: _Node) -> _Ref:
 
 def invert_ops(root: CID, ops: Iterable[CommitOp], get_block: GetBlock) -> CID:
     """The MST root before ``ops``, computed from the root after them and the blocks ``get_block`` has."""
-    tree = PartialTree(root, get_block)
+    return _invert(PartialTree(root, get_block), ops)
+
+
+def _invert(tree: PartialTree, ops: Iterable[CommitOp]) -> CID:
     for op in ops:
         if op.action == "create":
             tree.delete(op.path)
@@ -291,8 +296,10 @@ def verify_commit_event(
     commit = check_commit(root, data, did=did, signing_key=signing_key)
     parsed = [op if isinstance(op, CommitOp) else CommitOp.from_event(op) for op in ops]
     records: dict[str, Value] = {}
+    # One partial tree serves the look-ups and then the inversion, so each node is opened (and checked) once.
+    tree = PartialTree(commit.data, car.blocks.get)
     for op in parsed:
-        found, _ = find_key(commit.data, op.path, car.blocks.get)
+        found = tree.get(op.path)
         if op.action == "delete":
             if found is not None:
                 raise OracleError(f"delete of {op.path}: the key is still in the tree after the commit")
@@ -307,7 +314,7 @@ def verify_commit_event(
         except OracleError as exc:
             raise exc.within(f"record {op.path}") from None
     if prev_data is not None:
-        before = invert_ops(commit.data, parsed, car.blocks.get)
+        before = _invert(tree, parsed)
         if before != prev_data:
             raise OracleError(
                 f"inverting the ops gives MST root {before}, not the event's prevData {prev_data}"

@@ -22,11 +22,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from atcheck.oracle.cbor import Value, decode_strict, encode
-from atcheck.oracle.cid import CID, DAG_CBOR, compute_cid
+from atcheck.oracle.cid import CID, DAG_CBOR, _parse_cid_bytes, compute_cid
 from atcheck.oracle.errors import OracleError
 from atcheck.syntax import SyntaxViolation, check_nsid, check_record_key
+
+try:  # cbrrr's C encoder for node blocks (see _node_bytes); optional
+    import cbrrr as _cbrrr
+except ImportError:  # pragma: no cover - depends on the environment
+    _cbrrr = None  # type: ignore[assignment]
 
 __all__ = [
     "MstNode",
@@ -45,7 +52,12 @@ GetBlock = Callable[[CID], bytes | None]
 
 def key_height(key: bytes | str) -> int:
     """The MST layer of a key: leading zero bits of SHA-256(key), divided by two, rounded down."""
-    raw = key.encode("utf-8") if isinstance(key, str) else key
+    return _height(key.encode("utf-8") if isinstance(key, str) else bytes(key))
+
+
+@lru_cache(maxsize=1 << 16)
+def _height(raw: bytes) -> int:
+    # Cached: a stream of commits to one repo hashes the same neighbouring keys over and over.
     digest = int.from_bytes(hashlib.sha256(raw).digest(), "big")
     return (256 - digest.bit_length()) // 2
 
@@ -87,7 +99,7 @@ class MstNode:
     """One decoded node: the left link, then (full key, value CID, right link) per entry."""
 
     left: CID | None
-    entries: list[tuple[str, CID, CID | None]]
+    entries: tuple[tuple[str, CID, CID | None], ...]
 
 
 def _link(value: Value, what: str) -> CID | None:
@@ -101,8 +113,28 @@ def _link(value: Value, what: str) -> CID | None:
 
 
 def decode_node(data: bytes, *, strict_record_links: bool = True) -> MstNode:
-    """Decode and check one MST node's own fields (not its place in the tree)."""
-    node = decode_strict(data, blessed_links=False)
+    """Decode and check one MST node's own fields (not its place in the tree).
+
+    Results are cached by the node's bytes (a firehose event's slice is walked more than once, and the
+    :class:`MstNode` is immutable). Valid nodes are decoded by cbrrr (C) when installed: the field checks
+    below refuse everything cbrrr lets through that strict DAG-CBOR does not (a float or an integer beyond
+    i64 can only sit where an integer, bytes or a link must be), and any refusal is re-judged by the strict
+    decoder, so the verdict and its message are those of :func:`~atcheck.oracle.cbor.decode_strict`.
+    """
+    return _decode_node(bytes(data), strict_record_links)
+
+
+@lru_cache(maxsize=4096)
+def _decode_node(data: bytes, strict_record_links: bool) -> MstNode:
+    if _cbrrr is not None:
+        try:
+            return _check_node(_cbrrr.decode_dag_cbor(data, cid_ctor=_parse_cid_bytes), strict_record_links)
+        except Exception:  # re-judged below, with the strict decoder's message
+            pass
+    return _check_node(decode_strict(data, blessed_links=False), strict_record_links)
+
+
+def _check_node(node: Value, strict_record_links: bool) -> MstNode:
     if not isinstance(node, dict):
         raise OracleError("MST node is not a map")
     if set(node) != {"e", "l"}:
@@ -156,7 +188,7 @@ def decode_node(data: bytes, *, strict_record_links: bool = True) -> MstNode:
             raise OracleError(f"MST entry {i}: empty key")
         entries.append((key, v, _link(entry["t"], f"MST entry {i} 't'")))
         prev = full
-    return MstNode(left, entries)
+    return MstNode(left, tuple(entries))
 
 
 @dataclass
@@ -281,8 +313,19 @@ def find_key(
 
 
 def _node_bytes(left: CID | None, entries: Iterable[tuple[bytes, CID, CID | None]]) -> bytes:
-    out = []
+    """The canonical encoding of a node; through cbrrr's C encoder when installed (same bytes, faster)."""
+    out: list[dict[str, Any]] = []
     prev = b""
+    if _cbrrr is not None:
+        link = _cbrrr.CID
+        for key, value, right in entries:
+            p = common_prefix_len(prev, key)
+            out.append(
+                {"k": key[p:], "p": p, "t": None if right is None else link(right.raw), "v": link(value.raw)}
+            )
+            prev = key
+        node: dict[str, Any] = {"e": out, "l": None if left is None else link(left.raw)}
+        return _cbrrr.encode_dag_cbor(node)
     for key, value, right in entries:
         p = common_prefix_len(prev, key)
         out.append({"k": key[p:], "p": p, "t": right, "v": value})

@@ -16,6 +16,7 @@ or resolves a key the same way. A test reads as what it checks::
 - :mod:`atcheck.suite.records`: record values and keys; write (checked), put, read, delete (raw).
 - :mod:`atcheck.suite.commits`: the latest commit of a repo.
 - :mod:`atcheck.suite.identity`: the DID document at the PLC and its ``#atproto`` key.
+- :mod:`atcheck.suite.firehose`: subscriptions to an event stream, every frame decoded by the oracle.
 - :mod:`atcheck.suite.oracle`: atcheck's independent checks (CID, CAR, MST, repos, keys, identifiers).
 - :func:`oracle_verdict`: an oracle finding inside it becomes a conformance failure naming the request.
 - :mod:`atcheck.suite.upstream`: the hostile upstream (a PDS emulator) fed to a relay target, with verdicts.
@@ -26,6 +27,7 @@ or resolves a key the same way. A test reads as what it checks::
 from __future__ import annotations
 
 from atcheck.accounts import Account, fresh_handle
+from atcheck.baseline import case_tag
 from atcheck.checks import (
     ConformanceFailure,
     expect,
@@ -38,6 +40,20 @@ from atcheck.checks import (
 )
 from atcheck.schema.registry import lexicon_schema
 from atcheck.suite.commits import LatestCommit, latest_commit
+from atcheck.suite.firehose import (
+    Frame,
+    History,
+    StreamFailure,
+    Subscription,
+    Write,
+    check_diff_blocks,
+    frame_commit,
+    message_errors,
+    read_blocks,
+    subscribe,
+    verify_commit_frame,
+    verify_sync_frame,
+)
 from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry
 from atcheck.suite.properties import SUITE_SETTINGS
 from atcheck.suite.records import (
@@ -67,16 +83,23 @@ __all__ = [
     "UPSTREAM_CASES",
     "Account",
     "ConformanceFailure",
+    "Frame",
+    "History",
     "HostileUpstreamRun",
     "LatestCommit",
     "ParamValue",
+    "StreamFailure",
+    "Subscription",
     "TargetDidNotStart",
     "TargetUnderTest",
     "UpstreamCase",
+    "Write",
     "WrittenRecord",
     "XrpcClient",
     "XrpcResponse",
     "atproto_key",
+    "case_tag",
+    "check_diff_blocks",
     "delete_record",
     "did_document",
     "document_entry",
@@ -89,17 +112,23 @@ __all__ = [
     "expect_status",
     "expect_stored",
     "expect_valid",
+    "frame_commit",
     "fresh_handle",
     "latest_commit",
     "lexicon_schema",
+    "message_errors",
     "new_rkey",
     "new_tid",
     "note",
     "oracle_verdict",
     "put_record",
     "put_record_json",
+    "read_blocks",
     "read_record",
     "record_uri",
     "run_hostile_upstream",
+    "subscribe",
+    "verify_commit_frame",
+    "verify_sync_frame",
     "write_record",
 ]

@@ -81,6 +81,7 @@ KNOWN_CAPABILITIES = frozenset(
     {
         "account.create",  # com.atproto.server.createAccount
         "account.session",  # createSession, refreshSession, getSession
+        "account.status",  # deactivateAccount / activateAccount by the account itself
         "server.describe",  # com.atproto.server.describeServer
         "repo.read",  # getRecord, listRecords, describeRepo
         "repo.write",  # createRecord, putRecord, deleteRecord
@@ -92,6 +93,7 @@ KNOWN_CAPABILITIES = frozenset(
         "sync.get-record",
         "sync.subscribe-repos",
         "identity.resolve-handle",
+        "identity.update-handle",  # com.atproto.identity.updateHandle
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
