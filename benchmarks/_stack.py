@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from atcheck.run import new_run_id, resolve_targets
+from atcheck.run import new_run_id
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
+from atcheck.targets.spec import parse_targets
 from atcheck.targets.stack import RunningTarget, Stack
 
 
@@ -19,8 +20,8 @@ def started(names: list[str]) -> Iterator[tuple[Stack, dict[str, RunningTarget]]
     """Start ``names`` (in order) in one stack; yield it and the running targets; stop everything."""
     scratch = Path(tempfile.mkdtemp(prefix="atcheck-bench-"))
     ctx = LaunchContext(run_id=new_run_id(), run_dir=scratch, log_dir=scratch / "logs")
-    fallback = {n: m for n, m in builtin_manifests().items() if n == "reference"}
-    stack = Stack(resolve_targets(names), ctx, fallback_providers=fallback)
+    fallback = [m for n, m in builtin_manifests().items() if n == "reference"]
+    stack = Stack(parse_targets(names).values(), ctx, fallback_providers=fallback)
     try:
         yield stack, {name: stack.start(name) for name in names}
     finally:

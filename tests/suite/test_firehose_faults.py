@@ -18,7 +18,6 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from atcheck.targets.tools import missing_tools
 
 from atcheck.accounts import Account, AccountFactory
 from atcheck.checks import ConformanceFailure
@@ -26,7 +25,9 @@ from atcheck.suite.firehose import History
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
+from atcheck.targets.spec import TargetSpec
 from atcheck.targets.stack import Stack
+from atcheck.tools import missing_tools
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
 SUITE = Path(__file__).resolve().parents[2] / "suites" / "firehose"
@@ -89,7 +90,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
         pytest.skip(f"reference target not installed: {problem}")
     root = tmp_path_factory.mktemp("firehose-faults")
     ctx = LaunchContext(run_id="selftest", run_dir=root / "run", log_dir=root / "logs")
-    stack = Stack({"reference": builtin_manifests()["reference"]}, ctx)
+    stack = Stack([TargetSpec.of(builtin_manifests()["reference"])], ctx)
     try:
         running = stack.start("reference")
         pds, plc = running.endpoint(Role.PDS), running.endpoint(Role.PLC)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from atcheck.targets.tools import missing_tools, resolve_tool
 
 from atcheck.targets.launchers.process import stop_process_group
 from atcheck.targets.model import Role, ServiceEndpoint
 from atcheck.targets.ports import free_port
+from atcheck.tools import missing_tools, resolve_tool
 
 HEALTH_TIMEOUT_S = 30.0
 

@@ -15,9 +15,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from atcheck.targets.tools import missing_tools
 
 from atcheck.paths import project_root
+from atcheck.tools import missing_tools
 from atcheck.upstream.cases import CASES
 
 FAKE = Path(__file__).with_name("fake_relay.py")
