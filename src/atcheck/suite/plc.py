@@ -153,6 +153,16 @@ def _ed25519_did_key() -> str:
     return "did:key:z" + b58encode(b"\xed\x01" + secrets.token_bytes(32))
 
 
+def _bad_did_key(kind: str) -> str:
+    """A did:key that is not a usable k256/p256 key in one way: not base58btc multibase, a point off the
+    curve, or a compressed point of the wrong length."""
+    if kind == "not-base58btc":
+        return "did:key:f" + (b"\xe7\x01\x02" + secrets.token_bytes(32)).hex()
+    if kind == "off-curve":
+        return "did:key:z" + b58encode(b"\xe7\x01\x02" + b"\xff" * 32)
+    return "did:key:z" + b58encode(b"\xe7\x01\x02" + secrets.token_bytes(20))
+
+
 def _corrupt_sig(op: Op) -> Op:
     """The same operation with one bit of the signature's ``r`` flipped: still 64 bytes, still base64url."""
     raw = bytearray(base64.urlsafe_b64decode(op["sig"] + "=" * (-len(op["sig"]) % 4)))
@@ -350,6 +360,33 @@ MUTATIONS: tuple[Mutation, ...] = (
             sign_op(
                 _update(i, rotationKeys=[i.rotation[0].public.did_key, _ed25519_did_key()]), i.rotation[0]
             ),
+        ),
+    ),
+    *(
+        Mutation(
+            f"rotation-key-{kind}",
+            ("ID-PLC-05", "CRY-KEY-04"),
+            f"an operation whose second rotation key is a did:key with {why}",
+            lambda i, kind=kind: (
+                i.did,
+                sign_op(
+                    _update(i, rotationKeys=[i.rotation[0].public.did_key, _bad_did_key(kind)]), i.rotation[0]
+                ),
+            ),
+        )
+        for kind, why in (
+            ("not-base58btc", "a base16 ('f') multibase instead of base58btc ('z')"),
+            ("off-curve", "a k256 prefix and an x coordinate that is not on the curve"),
+            ("short", "a k256 prefix and a 21-byte point"),
+        )
+    ),
+    Mutation(
+        "verification-method-not-a-did-key",
+        ("ID-PLC-05",),
+        "an operation whose atproto verification method is not a did:key at all",
+        lambda i: (
+            i.did,
+            sign_op(_update(i, verificationMethods={"atproto": "zQ3notadidkey"}), i.rotation[0]),
         ),
     ),
     Mutation("oversized", ("ID-PLC-06",), "an operation over 7500 bytes of DAG-CBOR", _oversized),

@@ -95,6 +95,7 @@ KNOWN_CAPABILITIES = frozenset(
         "identity.resolve-handle",
         "identity.update-handle",  # com.atproto.identity.updateHandle
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
+        "identity.resolve-identity",  # resolveIdentity and resolveDid answered by the PDS itself
         "identity.update-handle",  # com.atproto.identity.updateHandle for its own accounts
         "plc.directory",  # it serves a did:plc directory itself (POST /<did>, audit log, export)
         "blob.upload",  # com.atproto.repo.uploadBlob
