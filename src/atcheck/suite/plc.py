@@ -163,6 +163,14 @@ def _bad_did_key(kind: str) -> str:
     return "did:key:z" + b58encode(b"\xe7\x01\x02" + secrets.token_bytes(20))
 
 
+def _with_bad_rotation_key(kind: str) -> Callable[[PlcIdentity], tuple[str, Op]]:
+    def build(ident: PlcIdentity) -> tuple[str, Op]:
+        keys = [ident.rotation[0].public.did_key, _bad_did_key(kind)]
+        return ident.did, sign_op(_update(ident, rotationKeys=keys), ident.rotation[0])
+
+    return build
+
+
 def _corrupt_sig(op: Op) -> Op:
     """The same operation with one bit of the signature's ``r`` flipped: still 64 bytes, still base64url."""
     raw = bytearray(base64.urlsafe_b64decode(op["sig"] + "=" * (-len(op["sig"]) % 4)))
@@ -367,12 +375,7 @@ MUTATIONS: tuple[Mutation, ...] = (
             f"rotation-key-{kind}",
             ("ID-PLC-05", "CRY-KEY-04"),
             f"an operation whose second rotation key is a did:key with {why}",
-            lambda i, kind=kind: (
-                i.did,
-                sign_op(
-                    _update(i, rotationKeys=[i.rotation[0].public.did_key, _bad_did_key(kind)]), i.rotation[0]
-                ),
-            ),
+            _with_bad_rotation_key(kind),
         )
         for kind, why in (
             ("not-base58btc", "a base16 ('f') multibase instead of base58btc ('z')"),
