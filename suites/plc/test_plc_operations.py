@@ -23,6 +23,7 @@ from atcheck.suite.plc import (
     PrivateKey,
     audit_log,
     did_for_genesis,
+    ed25519_did_key,
     expect_accepted,
     expect_refused,
     expect_replays,
@@ -78,6 +79,18 @@ def test_updates_chain_by_prev_and_any_rotation_key_may_sign(plc: XrpcClient) ->
     )
     state = expect_replays(plc, ident.did)
     expect_equal(plc_json(plc, f"/{ident.did}/data"), state, "/<did>/data (the state the log replays to)")
+
+
+@pytest.mark.requirement("ID-PLC-05")
+def test_verification_methods_may_be_any_did_key(plc: XrpcClient) -> None:
+    """Since did:plc v0.2, ``verificationMethods`` values may be any syntactically valid did:key, e.g. an
+    ed25519 key beside the atproto one (rotation keys stay k256/p256 only)."""
+    ident = new_identity(plc)
+    methods = {"atproto": ident.signing.public.did_key, "atcheck_ed25519": ed25519_did_key()}
+    _handle_update(plc, ident, signer=0, verificationMethods=methods)
+    expect_equal(
+        plc_json(plc, f"/{ident.did}/data").get("verificationMethods"), methods, "verificationMethods"
+    )
 
 
 @pytest.mark.requirement("ID-PLC-07")
@@ -139,6 +152,18 @@ def test_a_tombstone_deactivates_the_did(plc: XrpcClient) -> None:
             resp.status,
             resp,
         )
+
+
+@pytest.mark.requirement("ID-PLC-10", "ID-PLC-09")
+def test_a_tombstoned_did_answers_410(plc: XrpcClient) -> None:
+    """The directory's OpenAPI description answers ``GET /<did>`` of a tombstoned DID with 410 (DID Not
+    Available), telling it apart from a DID never registered (404)."""
+    ident = new_identity(plc)
+    expect_accepted(
+        submit(plc, ident.did, sign_op(tombstone_op(ident.last), ident.rotation[0])), "a tombstone"
+    )
+    resp = plc.get(f"/{ident.did}")
+    expect_equal(resp.status, 410, "the status of GET /<did> for a tombstoned DID", resp)
 
 
 @pytest.mark.requirement("ID-PLC-09", "ID-PLC-07")

@@ -42,6 +42,7 @@ __all__ = [
     "PrivateKey",
     "audit_log",
     "did_for_genesis",
+    "ed25519_did_key",
     "expect_accepted",
     "expect_refused",
     "expect_replays",
@@ -148,7 +149,7 @@ def new_identity(plc: XrpcClient, curves: tuple[str, ...] = ("k256", "p256")) ->
     return PlcIdentity(did=did, rotation=rotation, signing=signing, ops=[op])
 
 
-def _ed25519_did_key() -> str:
+def ed25519_did_key() -> str:
     """A syntactically valid did:key of a curve rotation keys may not use (ed25519, multicodec 0xed)."""
     return "did:key:z" + b58encode(b"\xed\x01" + secrets.token_bytes(32))
 
@@ -366,7 +367,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         lambda i: (
             i.did,
             sign_op(
-                _update(i, rotationKeys=[i.rotation[0].public.did_key, _ed25519_did_key()]), i.rotation[0]
+                _update(i, rotationKeys=[i.rotation[0].public.did_key, ed25519_did_key()]), i.rotation[0]
             ),
         ),
     ),
@@ -390,6 +391,23 @@ MUTATIONS: tuple[Mutation, ...] = (
         lambda i: (
             i.did,
             sign_op(_update(i, verificationMethods={"atproto": "zQ3notadidkey"}), i.rotation[0]),
+        ),
+    ),
+    Mutation(
+        "eleven-verification-methods",
+        ("ID-PLC-05",),
+        "an operation with 11 verificationMethods (at most 10 since did:plc v0.2)",
+        lambda i: (
+            i.did,
+            sign_op(
+                _update(
+                    i,
+                    verificationMethods={
+                        f"k{n}": PrivateKey.generate("k256").public.did_key for n in range(11)
+                    },
+                ),
+                i.rotation[0],
+            ),
         ),
     ),
     Mutation("oversized", ("ID-PLC-06",), "an operation over 7500 bytes of DAG-CBOR", _oversized),
