@@ -14,8 +14,10 @@ made to pass it (see the catalogue row ID-PLC-08).
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from atcheck.suite import XrpcClient, expect, expect_equal
+from atcheck.suite import SUITE_SETTINGS, XrpcClient, expect, expect_equal
 from atcheck.suite.plc import (
     MUTATIONS,
     Mutation,
@@ -27,6 +29,7 @@ from atcheck.suite.plc import (
     expect_accepted,
     expect_refused,
     expect_replays,
+    genesis_op,
     new_identity,
     op_cid,
     plc_json,
@@ -64,6 +67,35 @@ def test_a_genesis_operation_creates_the_did_it_hashes_to(plc: XrpcClient, curve
     )
     expect_equal(log[0].get("cid"), op_cid(ident.ops[0]), "the audit log's cid of the genesis operation")
     expect_equal(did_for_genesis(log[0]["operation"]), ident.did, "the DID derived from the stored operation")
+
+
+_TEXT = st.text(max_size=24)
+
+
+@pytest.mark.requirement("ID-PLC-04", "ID-PLC-03")
+@SUITE_SETTINGS
+@given(
+    curve=st.sampled_from(["k256", "p256"]),
+    aliases=st.lists(_TEXT, max_size=3),
+    services=st.dictionaries(_TEXT.filter(bool), st.tuples(_TEXT, _TEXT), max_size=3),
+)
+def test_any_genesis_content_hashes_the_same_at_the_directory(
+    plc: XrpcClient, curve: str, aliases: list[str], services: dict[str, tuple[str, str]]
+) -> None:
+    """Whatever text the operation carries (any Unicode, map keys in any order), the directory derives the
+    DID atcheck derives and stores the operation under atcheck's CID: both encode the same DAG-CBOR."""
+    key = PrivateKey.generate("p256" if curve == "p256" else "k256")
+    signing = PrivateKey.generate("k256")
+    op = genesis_op([key.public], signing.public, "p.atcheck.test", "https://pds.atcheck.test")
+    op["alsoKnownAs"] = aliases
+    op["services"] = {name: {"type": kind, "endpoint": url} for name, (kind, url) in services.items()}
+    signed = sign_op(op, key)
+    did = did_for_genesis(signed)
+    expect_accepted(submit(plc, did, signed), "a genesis operation with arbitrary text in its fields")
+    log = audit_log(plc, did)
+    expect_equal(
+        [e.get("cid") for e in log], [op_cid(signed)], "the audit log's CID of the genesis operation"
+    )
 
 
 @pytest.mark.requirement("ID-PLC-02", "ID-PLC-07", "ID-PLC-11")
