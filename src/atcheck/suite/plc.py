@@ -181,10 +181,12 @@ def _corrupt_sig(op: Op) -> Op:
 
 @dataclass(frozen=True)
 class Mutation:
-    """An operation the directory must refuse: ``build`` makes it for an identity and names its DID."""
+    """An operation the directory must refuse: ``build`` makes it for an identity and names its DID.
+
+    Which requirements a refusal checks is the suite's business (its test names them per case).
+    """
 
     name: str
-    requirements: tuple[str, ...]
     why: str
     build: Callable[[PlcIdentity], tuple[str, Op]]
 
@@ -248,31 +250,26 @@ def _genesis_by(ident: PlcIdentity, key: PrivateKey) -> tuple[str, Op]:
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "bad-signature",
-        ("ID-PLC-03", "ID-PLC-07"),
         "a signature that does not verify",
         lambda i: (i.did, _corrupt_sig(sign_op(_update(i), i.rotation[0]))),
     ),
     Mutation(
         "unknown-key",
-        ("ID-PLC-07",),
         "an update signed by a key that is not a rotation key of the previous operation",
         lambda i: (i.did, sign_op(_update(i), PrivateKey.generate("k256"))),
     ),
     Mutation(
         "signed-by-atproto-key",
-        ("ID-PLC-07",),
         "an update signed by the account's atproto signing key, which has no authority over the DID",
         lambda i: (i.did, sign_op(_update(i), i.signing)),
     ),
     Mutation(
         "key-only-in-the-new-op",
-        ("ID-PLC-07",),
         "an update that adds a rotation key and is signed by it: authority comes from the previous op",
         _self_authorised,
     ),
     Mutation(
         "unknown-prev",
-        ("ID-PLC-07", "ID-PLC-02"),
         "an update whose prev is the CID of no operation in the log",
         lambda i: (
             i.did,
@@ -281,79 +278,66 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "null-prev-update",
-        ("ID-PLC-02",),
         "a second genesis (prev null) for an existing DID",
         lambda i: (i.did, sign_op({**_update(i), "prev": None}, i.rotation[0])),
     ),
     Mutation(
         "high-s",
-        ("ID-PLC-03", "CRY-SIG-02"),
         "a valid signature in its high-S form",
         lambda i: (i.did, sign_op(_update(i), i.rotation[0], form="high-s")),
     ),
     Mutation(
         "high-s-p256",
-        ("ID-PLC-03", "CRY-SIG-02", "CRY-ALG-01"),
         "a valid p256 signature in its high-S form",
         lambda i: (i.did, sign_op(_update(i), i.rotation[1], form="high-s")),
     ),
     Mutation(
         "der-signature",
-        ("ID-PLC-03", "CRY-SIG-03"),
         "a valid signature DER-encoded instead of compact r||s",
         lambda i: (i.did, sign_op(_update(i), i.rotation[0], form="der")),
     ),
     Mutation(
         "padded-base64url",
-        ("ID-PLC-03",),
         "a valid signature in base64url with = padding",
         lambda i: (i.did, sign_op(_update(i), i.rotation[0], form="padded")),
     ),
     Mutation(
         "extra-field",
-        ("ID-PLC-01",),
         "an update with a field the operation format does not have (signed, so only the field is wrong)",
         lambda i: (i.did, sign_op({**_update(i), "atcheckExtra": "x"}, i.rotation[0])),
     ),
     Mutation(
         "unknown-type",
-        ("ID-PLC-01",),
         "an operation of a type other than plc_operation, plc_tombstone or create",
         lambda i: (i.did, sign_op({**_update(i), "type": "plc_atcheck"}, i.rotation[0])),
     ),
     Mutation(
         "genesis-did-mismatch",
-        ("ID-PLC-04",),
         "a genesis operation posted under a DID it does not hash to",
         _other_did_genesis,
     ),
     Mutation(
         "genesis-without-prev",
-        ("ID-PLC-02",),
         "a genesis operation without the prev key (it must be present, with value null)",
         lambda i: _genesis(i, drop_prev=True),
     ),
     Mutation(
         "genesis-signed-by-outsider",
-        ("ID-PLC-03", "ID-PLC-07"),
         "a genesis operation signed by a key not among its own rotation keys",
         lambda i: _genesis_by(i, PrivateKey.generate("k256")),
     ),
     Mutation(
         "no-rotation-keys",
-        ("ID-PLC-05",),
         "an operation with an empty rotationKeys list",
         lambda i: (i.did, sign_op(_update(i, rotationKeys=[]), i.rotation[0])),
     ),
     Mutation(
         "six-rotation-keys",
-        ("ID-PLC-05",),
         "a genesis operation with 6 rotation keys (at most 5)",
         _many_keys(6),
     ),
     Mutation(
         "duplicate-rotation-keys",
-        ("ID-PLC-05",),
         "an operation whose rotationKeys repeat a key",
         lambda i: (
             i.did,
@@ -362,7 +346,6 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "ed25519-rotation-key",
-        ("ID-PLC-05",),
         "an operation naming an ed25519 did:key as a rotation key (only k256 and p256 are allowed)",
         lambda i: (
             i.did,
@@ -374,7 +357,6 @@ MUTATIONS: tuple[Mutation, ...] = (
     *(
         Mutation(
             f"rotation-key-{kind}",
-            ("ID-PLC-05", "CRY-KEY-04"),
             f"an operation whose second rotation key is a did:key with {why}",
             _with_bad_rotation_key(kind),
         )
@@ -386,7 +368,6 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "verification-method-not-a-did-key",
-        ("ID-PLC-05",),
         "an operation whose atproto verification method is not a did:key at all",
         lambda i: (
             i.did,
@@ -395,7 +376,6 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "eleven-verification-methods",
-        ("ID-PLC-05",),
         "an operation with 11 verificationMethods (at most 10 since did:plc v0.2)",
         lambda i: (
             i.did,
@@ -410,10 +390,9 @@ MUTATIONS: tuple[Mutation, ...] = (
             ),
         ),
     ),
-    Mutation("oversized", ("ID-PLC-06",), "an operation over 7500 bytes of DAG-CBOR", _oversized),
+    Mutation("oversized", "an operation over 7500 bytes of DAG-CBOR", _oversized),
     Mutation(
         "tombstone-by-unknown-key",
-        ("ID-PLC-07", "ID-PLC-09"),
         "a tombstone signed by a key that is not a rotation key",
         lambda i: (i.did, sign_op(tombstone_op(i.last), PrivateKey.generate("k256"))),
     ),
