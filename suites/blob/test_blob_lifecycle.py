@@ -8,6 +8,7 @@ record, whatever its Lexicon.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from atcheck.suite import (
     SUITE_SETTINGS,
     Account,
+    TargetUnderTest,
     XrpcClient,
     delete_record,
     expect,
@@ -270,3 +272,39 @@ def test_the_lexicon_max_size_is_enforced_at_the_record(account: Account) -> Non
         account, _profile(blob.ref), rkey="self", collection="app.bsky.actor.profile", validate=True
     )
     expect_status(resp, 400)
+
+
+@pytest.mark.requirement("BLOB-13")
+@pytest.mark.needs("blob.upload", "blob.read", "repo.write", "account.create", "account.session")
+def test_blobs_of_a_deactivated_account_are_not_public(account: Account, pds: XrpcClient) -> None:
+    """After deactivateAccount, getBlob of a blob the account's records reference answers the Lexicon's
+    RepoDeactivated: "When an account is deactivated ... blobs should not be publicly accessible"."""
+    blob = upload_blob(account, _payload())
+    _reference(account, blob)
+    expect_status(get_blob(pds, account.did, blob.cid), 200)
+    expect_status(account.client.procedure("com.atproto.server.deactivateAccount", {}), 200)
+    expect_error(get_blob(pds, account.did, blob.cid), (400, 404), "RepoDeactivated")
+
+
+@pytest.mark.requirement("BLOB-13")
+@pytest.mark.needs("blob.upload", "blob.read", "repo.write", "admin")
+def test_blobs_of_a_taken_down_account_are_not_public(
+    account: Account, pds: XrpcClient, target: TargetUnderTest
+) -> None:
+    """After an admin takedown of the repo (com.atproto.admin.updateSubjectStatus), getBlob answers the
+    Lexicon's RepoTakendown."""
+    password = target.endpoint("pds").credentials.admin_password
+    if not password:
+        pytest.skip(f"target {target.name} gives atcheck no admin password")
+    blob = upload_blob(account, _payload())
+    _reference(account, blob)
+    basic = base64.b64encode(f"admin:{password}".encode()).decode()
+    body = {
+        "subject": {"$type": "com.atproto.admin.defs#repoRef", "did": account.did},
+        "takedown": {"applied": True, "ref": "atcheck-blob-suite"},
+    }
+    resp = pds.procedure(
+        "com.atproto.admin.updateSubjectStatus", body, headers={"Authorization": f"Basic {basic}"}
+    )
+    expect_status(resp, 200)
+    expect_error(get_blob(pds, account.did, blob.cid), (400, 404), "RepoTakendown")
