@@ -96,7 +96,6 @@ KNOWN_CAPABILITIES = frozenset(
         "identity.update-handle",  # com.atproto.identity.updateHandle
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
         "identity.resolve-identity",  # resolveIdentity and resolveDid answered by the PDS itself
-        "identity.update-handle",  # com.atproto.identity.updateHandle for its own accounts
         "plc.directory",  # it serves a did:plc directory itself (POST /<did>, audit log, export)
         "blob.upload",  # com.atproto.repo.uploadBlob
         "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
