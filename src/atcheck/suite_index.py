@@ -25,6 +25,39 @@ def _requirement_ids(node: ast.expr) -> list[str]:
     return []
 
 
+def _decorator_ids(decorators: list[ast.expr], cases: dict[str, list[str]]) -> list[str]:
+    """IDs a test's decorators name, including marks on parametrized cases
+    (``pytest.param(..., marks=pytest.mark.requirement("X"))``, written inline or in a module-level list
+    named in ``cases``), which pytest gives each case's item."""
+    ids: list[str] = []
+    for decorator in decorators:
+        for node in ast.walk(decorator):
+            if isinstance(node, ast.Call):
+                ids.extend(_requirement_ids(node))
+            elif isinstance(node, ast.Name):
+                ids.extend(cases.get(node.id, []))
+    return ids
+
+
+def _module_cases(tree: ast.Module) -> dict[str, list[str]]:
+    """Module-level ``NAME = [pytest.param(..., marks=...requirement(...)), ...]`` lists, by name, so that
+    ``@pytest.mark.parametrize("x", NAME)`` counts the marks of its cases."""
+    found: dict[str, list[str]] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.List | ast.Tuple):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            ids = [
+                i
+                for node in ast.walk(stmt.value)
+                if isinstance(node, ast.Call)
+                for i in _requirement_ids(node)
+            ]
+            for target in targets:
+                if isinstance(target, ast.Name) and ids:
+                    found[target.id] = ids
+    return found
+
+
 def _module_marks(tree: ast.Module) -> list[str]:
     ids: list[str] = []
     for stmt in tree.body:
@@ -36,14 +69,19 @@ def _module_marks(tree: ast.Module) -> list[str]:
 
 
 def _walk(
-    body: list[ast.stmt], prefix: str, inherited: list[str], found: dict[str, list[str]], where: str
+    body: list[ast.stmt],
+    prefix: str,
+    inherited: list[str],
+    found: dict[str, list[str]],
+    where: str,
+    cases: dict[str, list[str]],
 ) -> None:
     for stmt in body:
         if isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
-            marks = inherited + [i for d in stmt.decorator_list for i in _requirement_ids(d)]
-            _walk(stmt.body, f"{prefix}{stmt.name}::", marks, found, where)
+            marks = inherited + _decorator_ids(stmt.decorator_list, cases)
+            _walk(stmt.body, f"{prefix}{stmt.name}::", marks, found, where, cases)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name.startswith("test"):
-            ids = inherited + [i for d in stmt.decorator_list for i in _requirement_ids(d)]
+            ids = inherited + _decorator_ids(stmt.decorator_list, cases)
             test_id = f"{where}::{prefix}{stmt.name}"
             for req_id in dict.fromkeys(ids):
                 found.setdefault(req_id, []).append(test_id)
@@ -59,5 +97,5 @@ def tests_by_requirement(suites: Path, root: Path | None = None) -> dict[str, li
         except (SyntaxError, UnicodeDecodeError):
             continue  # pytest reports it properly at collection
         where = path.relative_to(base).as_posix()
-        _walk(tree.body, "", _module_marks(tree), found, where)
+        _walk(tree.body, "", _module_marks(tree), found, where, _module_cases(tree))
     return found

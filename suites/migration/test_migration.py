@@ -244,7 +244,7 @@ def service_did(pds: XrpcClient) -> str:
     return str(expect_ok(pds.query("com.atproto.server.describeServer")).get("did"))
 
 
-@pytest.mark.requirement("XRPC-SA-01", "XRPC-SA-02")
+@pytest.mark.requirement("XRPC-SA-01", "XRPC-SA-02", "CRY-JWT-01")
 @pytest.mark.needs("account.create", "identity.plc")
 def test_service_auth_is_signed_by_the_account_key(
     account: Account, twin: TargetUnderTest, plc: XrpcClient

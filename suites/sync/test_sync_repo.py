@@ -147,6 +147,7 @@ def test_get_record_serves_a_car(pds: XrpcClient, written: Written) -> None:
     "REPO-MST-05",
     "REPO-MST-08",
     "DM-CID-01",
+    "CRY-SIG-01",
 )
 @pytest.mark.needs("sync.get-repo", "repo.write", "identity.plc")
 def test_get_repo_passes_the_oracle(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:

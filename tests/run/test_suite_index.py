@@ -38,3 +38,33 @@ def helper(): ...
     ]
     assert found["C-01"] == found["C-02"] == ["suites/repo/test_a.py::TestGroup::test_two"]
     assert "helper" not in str(found)
+
+
+def test_marks_on_parametrized_cases_are_found(tmp_path: Path) -> None:
+    """pytest gives a ``pytest.param(..., marks=...)`` case's marks to its item; the index counts them for
+    the test, whether the cases are written inline or in a module-level list."""
+    suites = tmp_path / "suites" / "plc"
+    suites.mkdir(parents=True)
+    (suites / "test_p.py").write_text(
+        """
+import pytest
+
+CASES = [
+    pytest.param("a", marks=pytest.mark.requirement("P-01")),
+    pytest.param("b", marks=pytest.mark.requirement("P-02", "P-03")),
+]
+
+@pytest.mark.parametrize("name", CASES)
+def test_listed(name): ...
+
+@pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.requirement("Q-01")), 2])
+def test_inline(x): ...
+
+def test_unmarked(): ...
+""",
+        encoding="utf-8",
+    )
+    found = index_suites(tmp_path / "suites", tmp_path)
+    assert found["P-01"] == found["P-03"] == ["suites/plc/test_p.py::test_listed"]
+    assert found["Q-01"] == ["suites/plc/test_p.py::test_inline"]
+    assert "test_unmarked" not in str(found)

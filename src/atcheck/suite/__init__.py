@@ -18,6 +18,8 @@ or resolves a key the same way. A test reads as what it checks::
 - :mod:`atcheck.suite.identity`: the DID document at the PLC and its ``#atproto`` key.
 - :mod:`atcheck.suite.firehose`: subscriptions to an event stream, every frame decoded by the oracle.
 - :mod:`atcheck.suite.oracle`: atcheck's independent checks (CID, CAR, MST, repos, keys, identifiers).
+- :mod:`atcheck.suite.blobs`: uploadBlob (checked), the CID a blob must have, getBlob, listBlobs paged.
+- :mod:`atcheck.suite.plc`: did:plc identities of the suite's own, operations sent to a directory, verdicts.
 - :func:`oracle_verdict`: an oracle finding inside it becomes a conformance failure naming the request.
 - :mod:`atcheck.suite.upstream`: the hostile upstream (a PDS emulator) fed to a relay target, with verdicts.
 - :data:`SUITE_SETTINGS`: the Hypothesis settings of property-based suites.

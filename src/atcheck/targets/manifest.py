@@ -95,6 +95,10 @@ KNOWN_CAPABILITIES = frozenset(
         "identity.resolve-handle",
         "identity.update-handle",  # com.atproto.identity.updateHandle
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
+        "identity.resolve-identity",  # resolveIdentity and resolveDid answered by the PDS itself
+        "plc.directory",  # it serves a did:plc directory itself (POST /<did>, audit log, export)
+        "blob.upload",  # com.atproto.repo.uploadBlob
+        "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
     }
