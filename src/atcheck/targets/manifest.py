@@ -76,7 +76,7 @@ from atcheck.targets.model import (
 )
 from atcheck.targets.templating import literal
 
-#: Capabilities a PDS may declare; suites mark tests with the ones they need.
+#: Capabilities a target may declare; suites mark tests with the ones they need.
 KNOWN_CAPABILITIES = frozenset(
     {
         "account.create",  # com.atproto.server.createAccount
@@ -97,6 +97,11 @@ KNOWN_CAPABILITIES = frozenset(
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
+        # A labeler's: com.atproto.label.queryLabels, com.atproto.label.subscribeLabels, and a way for atcheck
+        # to have labels made (the wrapper's POST /atcheck/labels with the bearer token; see skyware-labeler)
+        "label.query",
+        "label.subscribe",
+        "label.create",
     }
 )
 
