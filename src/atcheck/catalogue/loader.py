@@ -65,7 +65,7 @@ TEST_KINDS: tuple[str, ...] = ("VEC", "PBT", "BB", "NEG", "FI", "INSP", "LINT", 
 ID_PATTERN = re.compile(r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{2,3}[a-z]?$")
 
 _REQUIRED_KEYS = ("id", "level", "area", "statement", "spec", "applies_to", "how")
-_OPTIONAL_KEYS = ("hint", "level_note", "deviations", "source_note", "origin")
+_OPTIONAL_KEYS = ("hint", "level_note", "deviations", "source_note", "origin", "untested")
 #: Where a row comes from: the design draft the catalogue started from, or atcheck's own later additions.
 ORIGINS = ("draft", "atcheck")
 _KNOWN_KEYS = frozenset(_REQUIRED_KEYS + _OPTIONAL_KEYS)
@@ -87,6 +87,7 @@ class Requirement:
     deviations: tuple[str, ...] = ()  # where spec, official vectors and reference disagree
     source_note: str | None = None  # derived from a Lexicon or the reference rather than spec prose
     origin: str = "draft"  # "draft" (shared/design/requirements-draft.md) or "atcheck" (added since)
+    untested: str | None = None  # why no test checks this row (yet), where that is a decision, not a gap
 
     @property
     def spec_url(self) -> str | None:
@@ -335,6 +336,7 @@ def _parse_entry(entry: Any, index: int, where: str) -> Requirement:
         deviations=tuple(deviations),
         source_note=optional_text("source_note"),
         origin=_origin(optional_text("origin"), fail),
+        untested=optional_text("untested"),
     )
 
 
