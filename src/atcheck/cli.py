@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME|MANIFEST.toml|URL",
-        help="target to check (repeatable; default: reference and arroba)",
+        help="target to check (repeatable; default: reference, arroba and skyware-labeler)",
     )
     run.add_argument(
         "--launcher",

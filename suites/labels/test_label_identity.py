@@ -16,6 +16,9 @@ import pytest
 from atcheck.suite import ConformanceFailure, document_entry, expect, expect_equal
 from atcheck.suite.labels import Labeler, label_key
 
+#: Every test here checks the labeler (some of their IDs also apply to PDSes and relays).
+pytestmark = pytest.mark.role("labeler")
+
 
 @pytest.mark.requirement("LBL-DID-01")
 @pytest.mark.needs("identity.plc", "label.query")

@@ -26,6 +26,9 @@ from atcheck.suite.labels import (
 )
 from atcheck.suite.oracle import PublicKey
 
+#: Every test here checks the labeler (some of their IDs also apply to PDSes and relays).
+pytestmark = pytest.mark.role("labeler")
+
 _CID = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
 
 

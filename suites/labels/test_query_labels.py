@@ -16,6 +16,9 @@ import pytest
 from atcheck.suite import ConformanceFailure, XrpcResponse, expect, expect_equal, expect_error, expect_ok
 from atcheck.suite.labels import Labeler, create_labels, fresh_subject, query_labels
 
+#: Every test here checks the labeler (some of their IDs also apply to PDSes and relays).
+pytestmark = pytest.mark.role("labeler")
+
 _MAX_PAGES = 20
 
 

@@ -30,6 +30,9 @@ from atcheck.suite.labels import (
 )
 from atcheck.suite.oracle import PublicKey
 
+#: Every test here checks the labeler (some of their IDs also apply to PDSes and relays).
+pytestmark = pytest.mark.role("labeler")
+
 _WAIT_S = 10.0
 _QUIET_S = 0.7
 
