@@ -36,10 +36,6 @@ def _activate(account: Account) -> None:
     expect_status(account.client.procedure("com.atproto.server.activateAccount"), 200)
 
 
-def _get_repo(target: TargetUnderTest, did: str) -> object:
-    return target.client("pds").query("com.atproto.sync.getRepo", {"did": did})
-
-
 @pytest.mark.requirement("ACCT-05", "SYNC-HTTP-03")
 @pytest.mark.needs("account.create", "account.session", "sync.get-repo")
 def test_a_deactivated_repo_is_repo_deactivated(target: TargetUnderTest, account: Account) -> None:
@@ -144,3 +140,20 @@ def test_delete_account_with_a_wrong_token_is_refused(target: TargetUnderTest, a
     )
     expect_error(resp, _CLIENT_ERRORS, ("InvalidToken", "ExpiredToken"))
     expect_ok(repo_status(target, account.did))
+
+
+@pytest.mark.requirement("ACCT-14")
+@pytest.mark.needs("account.create", "account.session")
+def test_a_session_reports_the_deactivation(target: TargetUnderTest, account: Account) -> None:
+    """createSession and getSession of a deactivated account say ``active: false, status: "deactivated"``."""
+    _deactivate(account)
+    resp = target.client("pds").procedure(
+        "com.atproto.server.createSession", {"identifier": account.did, "password": account.password}
+    )
+    body = expect_ok(resp)
+    expect_equal(body.get("active"), False, "createSession's active", resp)
+    expect_equal(body.get("status"), "deactivated", "createSession's status", resp)
+    session = account.client.query("com.atproto.server.getSession")
+    got = expect_ok(session)
+    expect_equal(got.get("active"), False, "getSession's active", session)
+    expect_equal(got.get("status"), "deactivated", "getSession's status", session)

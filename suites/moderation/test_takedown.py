@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from atcheck.suite import (
+    COLLECTION,
     Account,
     TargetUnderTest,
     expect,
@@ -47,10 +48,6 @@ def taken_down(target: TargetUnderTest, account: Account) -> Iterator[tuple[Acco
     yield account, "td1", blob
 
 
-def _sync(target: TargetUnderTest, nsid: str, **params: str) -> object:
-    return target.client("pds").query(f"com.atproto.sync.{nsid}", params)
-
-
 @pytest.mark.requirement("SYNC-HTTP-03", "ACCT-08")
 @pytest.mark.needs("admin", "sync.get-repo")
 def test_get_repo_of_a_taken_down_account_is_repo_takendown(
@@ -79,7 +76,7 @@ def test_sync_get_record_of_a_taken_down_account_is_repo_takendown(
     account, rkey, _ = taken_down
     resp = target.client("pds").query(
         "com.atproto.sync.getRecord",
-        {"did": account.did, "collection": "com.example.atcheck.note", "rkey": rkey},
+        {"did": account.did, "collection": COLLECTION, "rkey": rkey},
     )
     expect_error(resp, _CLIENT_ERRORS, "RepoTakendown")
 
