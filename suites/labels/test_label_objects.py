@@ -62,7 +62,8 @@ SHAPES: dict[str, dict[str, Any]] = {
     "record-with-cid": {"kind": "record", "val": "misleading", "cid": _CID},
     "expiring": {"kind": "record", "val": "temporary", "exp": "future"},
     "negation": {"kind": "record", "val": "spam", "neg": True},
-    "system-value": {"kind": "account", "val": "!hide"},
+    "system-hide": {"kind": "account", "val": "!hide"},
+    "system-takedown": {"kind": "record", "val": "!takedown"},
 }
 
 
