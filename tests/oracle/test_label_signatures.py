@@ -18,7 +18,7 @@ from atcheck.checks import ConformanceFailure
 from atcheck.oracle.crypto import PrivateKey
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.label import label_from_json, sign_label, signing_bytes, verify_label
-from atcheck.suite.labels import expect_label_signed
+from atcheck.suite.labels import expect_label_signed, label_key
 
 LABEL: dict[str, Any] = {
     "src": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
@@ -107,3 +107,42 @@ def test_a_version_other_than_one_fails() -> None:
     signed["ver"] = 2
     with pytest.raises(OracleError, match="ver"):
         verify_label(signed, key.public)
+
+
+def _document(did: str, key: PrivateKey) -> dict[str, Any]:
+    return {
+        "id": did,
+        "verificationMethod": [
+            {
+                "id": f"{did}#atproto",
+                "type": "Multikey",
+                "publicKeyMultibase": PrivateKey.generate().public.multikey,
+            },
+            {"id": f"{did}#atproto_label", "type": "Multikey", "publicKeyMultibase": key.public.multikey},
+        ],
+    }
+
+
+def test_a_label_is_refused_once_the_label_key_is_rotated() -> None:
+    """The key comes from the document as it is now: after a rotation, labels signed with the old key fail."""
+    did = LABEL["src"]
+    old, new = PrivateKey.generate("k256"), PrivateKey.generate("k256")
+    served = _json(sign_label(LABEL, old))
+    expect_label_signed(served, label_key(_document(did, old), did), "the label before the rotation")
+    with pytest.raises(ConformanceFailure, match="#atproto_label key"):
+        expect_label_signed(served, label_key(_document(did, new), did), "the label after the rotation")
+
+
+def test_only_the_atproto_label_key_counts() -> None:
+    """A document without ``#atproto_label`` has no label key, even if its ``#atproto`` key signed the label
+    (label §Signatures: no fallback to other keys)."""
+    did = LABEL["src"]
+    repo_key = PrivateKey.generate("k256")
+    doc = {
+        "id": did,
+        "verificationMethod": [
+            {"id": "#atproto", "type": "Multikey", "publicKeyMultibase": repo_key.public.multikey}
+        ],
+    }
+    with pytest.raises(ConformanceFailure, match="atproto_label"):
+        label_key(doc, did)
