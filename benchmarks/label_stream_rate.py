@@ -23,7 +23,7 @@ from _stack import started
 from atcheck.errors import AtcheckError
 from atcheck.oracle import did as did_oracle
 from atcheck.oracle.label import verify_label
-from atcheck.suite.stream import Frame, Subscription, decode_frame
+from atcheck.suite.firehose import Frame, Subscription, decode_frame
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import XrpcClient
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
             made = time.perf_counter() - made
             began = time.perf_counter()
-            with Subscription(labeler.url, "com.atproto.label.subscribeLabels", cursor=0) as sub:
+            with Subscription(labeler.url, cursor=0, nsid="com.atproto.label.subscribeLabels") as sub:
                 seen = 0
                 while seen < args.labels:
                     frame = sub.next(timeout=10)

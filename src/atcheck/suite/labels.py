@@ -5,7 +5,7 @@
 - :func:`create_labels`: have the labeler make, sign, store and broadcast labels (capability ``label.create``:
   the wrapper's ``POST /atcheck/labels``; the labeler's own code does the signing).
 - :func:`query_labels` (``com.atproto.label.queryLabels``) and :func:`subscribe_labels`
-  (``com.atproto.label.subscribeLabels``, frames decoded by :mod:`atcheck.suite.stream`).
+  (``com.atproto.label.subscribeLabels``, through the event-stream client of :mod:`atcheck.suite.firehose`).
 - :func:`label_key`: the ``#atproto_label`` key of the labeler's DID document, and nothing else.
 - The verdicts: :func:`expect_label_lexicon` (``com.atproto.label.defs#label``), :func:`expect_full_label`
   (the protocol object: ``ver`` 1 and ``sig`` present, the syntax of every field), and
@@ -28,8 +28,8 @@ from atcheck.oracle.errors import OracleError
 from atcheck.oracle.label import LABEL_FIELDS, label_from_json, sign_label, signing_bytes, verify_label
 from atcheck.schema.core import core_schema
 from atcheck.schema.registry import default_registry, validate_message
+from atcheck.suite.firehose import Frame, Subscription, subscribe
 from atcheck.suite.records import new_tid
-from atcheck.suite.stream import Frame, Subscription, subscribe
 from atcheck.suite.target import TargetUnderTest
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.syntax import SyntaxViolation, check_at_uri, check_cid, check_datetime, check_did
@@ -146,7 +146,7 @@ def query_labels(
 
 def subscribe_labels(labeler: Labeler, cursor: int | None = None) -> Subscription:
     """Open ``com.atproto.label.subscribeLabels`` (use as a context manager)."""
-    return subscribe(labeler.url, SUBSCRIBE_LABELS, cursor=cursor, recorder=labeler.target.recorder)
+    return subscribe(labeler.url, cursor=cursor, nsid=SUBSCRIBE_LABELS, recorder=labeler.target.recorder)
 
 
 def label_key(doc: dict[str, Any], did: str) -> PublicKey:

@@ -6,7 +6,7 @@
 - :func:`repo_status`: ``com.atproto.sync.getRepoStatus``; :func:`upload_blob`: a blob the account owns and
   references from a record (a PDS may keep unreferenced blobs out of ``getBlob``).
 - :func:`firehose`: the PDS's ``com.atproto.sync.subscribeRepos``, frames decoded by
-  :mod:`atcheck.suite.stream`; :func:`account_event` waits for an ``#account`` event of one DID.
+  :mod:`atcheck.suite.firehose`; :func:`account_event` waits for an ``#account`` event of one DID.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from atcheck.accounts import Account
 from atcheck.checks import ConformanceFailure, expect_ok
+from atcheck.suite.firehose import SUBSCRIBE_REPOS, Frame, Subscription, subscribe
 from atcheck.suite.records import new_rkey, put_record
-from atcheck.suite.stream import Frame, Subscription, subscribe
 from atcheck.suite.target import TargetUnderTest
 from atcheck.xrpc.client import XrpcResponse
 
@@ -36,7 +36,6 @@ __all__ = [
     "upload_blob",
 ]
 
-SUBSCRIBE_REPOS: Final = "com.atproto.sync.subscribeRepos"
 _UPDATE: Final = "com.atproto.admin.updateSubjectStatus"
 
 
@@ -100,7 +99,7 @@ def upload_blob(account: Account, data: bytes | None = None, mime: str = "image/
 
 def firehose(target: TargetUnderTest, cursor: int | None = None) -> Subscription:
     """The target PDS's ``subscribeRepos`` (use as a context manager)."""
-    return subscribe(target.endpoint("pds").url, SUBSCRIBE_REPOS, cursor=cursor, recorder=target.recorder)
+    return subscribe(target.endpoint("pds").url, cursor=cursor, recorder=target.recorder)
 
 
 def account_event(
