@@ -12,22 +12,41 @@ side is the limit. Prints figures, asserts nothing; everything started is stoppe
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _stack import started
 
 from atcheck.errors import AtcheckError
 from atcheck.oracle import did as did_oracle
 from atcheck.oracle.label import verify_label
+from atcheck.run import new_run_id
 from atcheck.suite.firehose import Frame, Subscription, decode_frame
+from atcheck.targets.launchers.base import LaunchContext
+from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
+from atcheck.targets.spec import parse_targets
+from atcheck.targets.stack import RunningTarget, Stack
 from atcheck.xrpc.client import XrpcClient
 
 TARGET = "skyware-labeler"
+
+
+@contextmanager
+def started(name: str) -> Iterator[RunningTarget]:
+    """Start target ``name`` (with the reference PLC it needs) in a stack of its own; always stop it."""
+    scratch = Path(tempfile.mkdtemp(prefix="atcheck-bench-"))
+    ctx = LaunchContext(run_id=new_run_id(), run_dir=scratch, log_dir=scratch / "logs")
+    fallback = [m for n, m in builtin_manifests().items() if n == "reference"]
+    stack = Stack(parse_targets([name]).values(), ctx, fallback_providers=fallback)
+    try:
+        yield stack.start(name)
+    finally:
+        stack.stop_all()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _verify(frames: list[Frame], key: object) -> int:
@@ -45,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=250)
     args = parser.parse_args(argv)
     try:
-        with started([TARGET]) as (_stack, running):
-            labeler = running[TARGET].endpoint(Role.LABELER)
-            plc = running[TARGET].endpoint(Role.PLC)
+        with started(TARGET) as running:
+            labeler = running.endpoint(Role.LABELER)
+            plc = running.endpoint(Role.PLC)
             assert labeler is not None and plc is not None
             client = XrpcClient(labeler.url, token=labeler.credentials.bearer_token)
             did = client.get("/atcheck/labeler").json()["did"]
