@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME|MANIFEST.toml|URL",
-        help="target to check (repeatable; default: reference and arroba)",
+        help="target to check (repeatable; default: reference, arroba and skyware-labeler)",
     )
     run.add_argument(
         "--launcher",
@@ -318,6 +318,7 @@ def cmd_requirements(args: argparse.Namespace) -> int:
                 "statement": req.statement,
                 "spec": req.spec,
                 "tests": tests.get(req.id, []),
+                "untested": req.untestable,
             }
         )
     if args.json:
@@ -326,7 +327,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['id']:<16} {row['level']:<6} {row['area']:<10} {row['statement']}")
         print(f"{'':<16} spec: {row['spec']}")
-        for test in row["tests"] or ["(no test yet)"]:
+        untested = f"(no test yet: {row['untested']})" if row["untested"] else "(no test yet)"
+        for test in row["tests"] or [untested]:
             print(f"{'':<16} test: {test}")
     tested = sum(1 for r in rows if r["tests"])
     print(f"{len(rows)} requirements, {tested} with at least one test", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Find the tools targets need (Node 22, the reference packages, arroba's venv, the indigo relay).
+"""Find the tools targets need (Node 22, the reference packages, arroba's venv, the indigo relay, skyware).
 
 Each tool is installed by a setup script of the project (``scripts/setup-*.sh``), which can also print where
 it put things (``--print-env``) without installing. A missing tool is a :class:`SetupError` that says which
@@ -32,6 +32,12 @@ TOOLS: dict[str, Tool] = {
             "scripts/setup-node.sh",
             "REFERENCE_DIR",
             "@atproto/pds and @did-plc/server",
+        ),
+        Tool(
+            "labeler_dir",
+            "scripts/setup-labeler.sh",
+            "LABELER_DIR",
+            "@skyware/labeler",
         ),
         Tool(
             "arroba_python",

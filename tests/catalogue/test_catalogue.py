@@ -286,3 +286,9 @@ def test_malformed_catalogue_gives_one_line_error(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="requirement catalogue not found: "):
         load_catalogue(tmp_path / "nope.toml")
+
+
+def test_an_untested_row_says_why(catalogue: Catalogue) -> None:
+    """``untested`` holds the reason no test checks a row; rows with tests leave it out."""
+    assert "AppView" in (catalogue.get("LBL-HDR-01").untestable or "")
+    assert catalogue.get("LBL-OBJ-01").untestable is None

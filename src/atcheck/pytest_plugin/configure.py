@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="NAME|MANIFEST.toml|URL",
-        help="a target to check (repeatable); default: $ATCHECK_TARGETS or reference and arroba",
+        help="a target to check (repeatable); default: $ATCHECK_TARGETS or the default targets",
     )
     group.addoption(
         "--atcheck-requirement",

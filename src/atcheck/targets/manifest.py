@@ -76,7 +76,7 @@ from atcheck.targets.model import (
 )
 from atcheck.targets.templating import literal
 
-#: Capabilities a PDS may declare; suites mark tests with the ones they need.
+#: Capabilities a target may declare; suites mark tests with the ones they need.
 KNOWN_CAPABILITIES = frozenset(
     {
         "account.create",  # com.atproto.server.createAccount
@@ -101,6 +101,11 @@ KNOWN_CAPABILITIES = frozenset(
         "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
+        # A labeler's: com.atproto.label.queryLabels, com.atproto.label.subscribeLabels, and a way for atcheck
+        # to have labels made (the wrapper's POST /atcheck/labels with the bearer token; see skyware-labeler)
+        "label.query",
+        "label.subscribe",
+        "label.create",
     }
 )
 

@@ -20,7 +20,9 @@ CONTAINER_SUFFIX = "@container"
 INSTANCE_SEPARATOR = "#"
 
 #: The targets a run checks when none is named.
-DEFAULT_TARGETS = ("reference", "arroba")
+DEFAULT_TARGETS = ("reference", "arroba", "skyware-labeler")
+#: The defaults under ``--launcher container``: the default targets that have a container image.
+DEFAULT_CONTAINER_TARGETS = ("reference", "arroba")
 
 _LAUNCHERS: tuple[LauncherKind, ...] = ("process", "container", "url")
 
@@ -82,7 +84,8 @@ def parse_targets(
 ) -> dict[str, TargetSpec]:
     """The run's targets by name, in the order given; the defaults when ``specs`` is empty."""
     targets: dict[str, TargetSpec] = {}
-    for spec in list(specs) or list(DEFAULT_TARGETS):
+    defaults = DEFAULT_CONTAINER_TARGETS if launcher == "container" else DEFAULT_TARGETS
+    for spec in list(specs) or list(defaults):
         target = parse_target(spec, launcher=launcher, credentials=credentials)
         targets[target.name] = target
     return targets
