@@ -1,9 +1,9 @@
 """Account migration wall time per pair: the official flow, every step, driven by atcheck.
 
 For each pair (today reference -> reference#2, a second instance on the same PLC), make an account with
-``--records`` records and one blob (referenced by a record) on the source, then time :func:`atcheck.suite.migration.migrate` from
-service auth to the old account's deactivation, ``--repeat`` times (a fresh account each time). Prints the
-best and median, and each step's share of one run. Asserts nothing.
+``--records`` records and one blob (referenced by a record) on the source, then time
+:func:`atcheck.suite.migration.migrate` from service auth to the old account's deactivation, ``--repeat``
+times, a fresh account each time. Prints the best and the median. Asserts nothing.
 
     .venv/bin/python benchmarks/migration_time.py [--records 50] [--repeat 3]
 """
