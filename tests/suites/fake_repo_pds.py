@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from atcheck.accounts import Account
-from atcheck.oracle.cid import cid_for_record, compute_cid, parse_cid
+from atcheck.oracle.cbor import cid_for_record
+from atcheck.oracle.cid import compute_cid, parse_cid
 from atcheck.oracle.errors import OracleError
 from atcheck.syntax import encode_tid
 from atcheck.xrpc.client import XrpcClient
