@@ -38,7 +38,8 @@ from atcheck.suite.plc import (
     update_op,
 )
 
-pytestmark = pytest.mark.needs("plc.directory")
+# The PLC directory is the subject: failures are charged to the plc, whatever other IDs a case names.
+pytestmark = [pytest.mark.needs("plc.directory"), pytest.mark.role("plc")]
 
 
 def _handle_update(plc: XrpcClient, ident: PlcIdentity, signer: int = 0, **changes: object) -> None:
