@@ -233,9 +233,11 @@ def test_a_blob_goes_when_no_record_references_it(module_account: Account, pds: 
 # -- errors and limits ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("BLOB-13")
+@pytest.mark.requirement("XRPC-ERR-02")
 @pytest.mark.needs("blob.read")
 def test_get_blob_of_an_unknown_cid_is_blob_not_found(module_account: Account, pds: XrpcClient) -> None:
+    """The error name the Lexicon declares, ``BlobNotFound``: xrpc §Error Responses makes that a "should"
+    ("The error type should map to an error name defined in the endpoint's Lexicon schema")."""
     expect_error(get_blob(pds, module_account.did, blob_cid(_payload())), (400, 404), "BlobNotFound")
 
 

@@ -34,7 +34,8 @@ from atcheck.suite.plc import (
     update_op,
 )
 
-pytestmark = pytest.mark.needs("plc.directory")
+# The PLC directory is the subject: failures are charged to the plc, whatever other IDs a case names.
+pytestmark = [pytest.mark.needs("plc.directory"), pytest.mark.role("plc")]
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,7 @@ def test_pages_cover_the_collection_exactly_once(listed: Account, limit: int) ->
     expect_equal(len(got), len(set(got)), f"no record listed twice across pages (limit={limit}); got {got}")
 
 
-@pytest.mark.requirement("XRPC-HTTP-04")
+@pytest.mark.requirement("REPO-LIST-01")
 @pytest.mark.needs("repo.write", "repo.read")
 def test_reverse_lists_the_same_records_in_the_opposite_order(listed: Account) -> None:
     """``reverse=true`` (a boolean spelled ``true``) flips the order; one page, so paging is not judged."""
@@ -93,7 +93,7 @@ def test_reverse_lists_the_same_records_in_the_opposite_order(listed: Account) -
     expect_equal(backward, list(reversed(forward)), f"reverse=true to list {forward} backwards")
 
 
-@pytest.mark.requirement("SYNC-HTTP-14")
+@pytest.mark.requirement("REPO-LIST-01")
 @pytest.mark.needs("repo.write", "repo.read")
 @pytest.mark.parametrize("limit", [1, 3])
 def test_reverse_pages_cover_the_collection_backwards(listed: Account, limit: int) -> None:

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from atcheck.suite import (
@@ -36,11 +36,20 @@ from atcheck.suite import (
     lexicon_schema,
     new_rkey,
     note,
+    put_record_json,
     read_record,
     record_uri,
     write_record,
 )
-from atcheck.suite.oracle import OracleError, cid_for_record, from_json, is_valid_tid, to_json
+from atcheck.suite.oracle import (
+    RAW,
+    OracleError,
+    cid_for_record,
+    compute_cid,
+    from_json,
+    is_valid_tid,
+    to_json,
+)
 
 OTHER_COLLECTION = "com.example.atcheck.other"
 
@@ -229,6 +238,38 @@ def test_apply_writes_creates_updates_and_deletes_in_one_call(module_account: Ac
     expect_absent(module_account, drop)
 
 
+@pytest.mark.requirement("REPO-WRITE-01")
+@pytest.mark.needs("repo.apply-writes", "repo.write", "repo.read", "sync.latest-commit")
+def test_apply_writes_is_all_or_nothing(module_account: Account) -> None:
+    """``com.atproto.repo.applyWrites`` applies "a batch transaction": when one write of the batch is
+    invalid (here the second, a record key ``..`` that the record-key spec forbids), the call fails and the
+    first write is not applied either: no record, and no new commit."""
+    kept, before = new_rkey("batch"), latest_commit(module_account.client, module_account.did)
+    writes = [
+        {
+            "$type": "com.atproto.repo.applyWrites#create",
+            "collection": COLLECTION,
+            "rkey": kept,
+            "value": note("1"),
+        },
+        {
+            "$type": "com.atproto.repo.applyWrites#create",
+            "collection": COLLECTION,
+            "rkey": "..",
+            "value": note("2"),
+        },
+    ]
+    resp = module_account.client.procedure(
+        "com.atproto.repo.applyWrites", {"repo": module_account.did, "writes": writes}
+    )
+    if 200 <= resp.status < 300:
+        pytest.skip("the server accepted the invalid key '..': no failed batch to judge (see the rkey tests)")
+    expect_error(resp, 400)
+    expect_absent(module_account, kept)
+    after = latest_commit(module_account.client, module_account.did)
+    expect_equal(after.rev, before.rev, "the repo's rev after a failed batch (no commit)", resp)
+
+
 # -- property: any data-model record round-trips under the oracle's CID ------------------------------------
 
 #: Keys some JavaScript stacks treat specially; they are valid map keys, judged by their own test below, and
@@ -251,18 +292,80 @@ _values = st.recursive(
 records = st.dictionaries(_keys, _values, max_size=6).map(lambda fields: {**fields, "$type": COLLECTION})
 
 
+#: Always tried first, so a run of few examples still sends every kind of value (Hypothesis starts from the
+#: simplest record, a bare ``$type``).
+RICH_RECORD = {
+    "$type": COLLECTION,
+    "null": None,
+    "flags": [True, False],
+    "ints": [0, -1, 2**53 - 1, -(2**53) + 1],
+    "text": "Zoë 🦋 e\u0301 ﷽",
+    "empty": {"list": [], "map": {}, "text": ""},
+    "deep": {"a": [{"b": [None, {"c": "d"}]}]},
+}
+
+
 @pytest.mark.requirement("REPO-REC-01", "DM-TYPE-06", "DM-TYPE-04")
 @pytest.mark.needs("repo.write", "repo.read")
 @SUITE_SETTINGS
 @given(record=records)
+@example(record=RICH_RECORD)
 def test_any_data_model_record_round_trips_with_the_oracle_cid(
     module_account: Account, record: dict[str, Any]
 ) -> None:
-    """putRecord then getRecord gives back the same value (nulls, empty containers, unicode kept) and CID."""
+    """putRecord then getRecord gives back the same value (nulls, empty containers, unicode kept) and CID.
+
+    Integers stay within 53 bits here, where the data model asks writers to keep them; 54 to 64 bits have
+    their own test. Keys starting with ``$`` are reserved, and the JavaScript-special ones have theirs too.
+    """
     rkey = new_rkey("pbt")
     written = write_record(module_account, record, rkey=rkey)
     expect_equal(written.cid, cid_for_record(record), "putRecord's cid (DAG-CBOR CID of the record)")
     expect_stored(module_account, rkey, record)
+
+
+_WIDE_INTEGERS = pytest.mark.parametrize(
+    "number", [2**53 + 1, 2**60 + 7, 2**63 - 1, -(2**63)], ids=["2^53+1", "2^60+7", "2^63-1", "-2^63"]
+)
+
+
+@pytest.mark.requirement("DM-TYPE-03")
+@pytest.mark.needs("repo.write", "repo.read")
+@_WIDE_INTEGERS
+def test_integers_of_54_to_64_bits_are_kept_exactly_or_refused(module_account: Account, number: int) -> None:
+    """Integers are 64-bit ("`integer` is limited to 64 bits"); keeping them to 53 bits is only a best
+    practice for writers. So a server may refuse such a value (nothing is then stored), but what it stores
+    must be exact: a value rounded through a 53-bit float would change the record and its CID. (The status
+    of a refusal is judged by ``test_a_refused_wide_integer_is_answered_with_400``.)"""
+    record = {"$type": COLLECTION, "n": number}
+    rkey = new_rkey("i64")
+    resp = put_record_json(
+        module_account, json.dumps(record), rkey=rkey, collection=COLLECTION, validate=False
+    )
+    if resp.status >= 400:
+        expect_absent(module_account, rkey)
+        return
+    expect_equal(
+        expect_ok(resp).get("cid"), cid_for_record(record), f"putRecord's cid for n = {number}", resp
+    )
+    read = read_record(module_account, rkey)
+    got = json.loads(read.text) if read.status == 200 else None
+    stored = got.get("value") if isinstance(got, dict) else None
+    expect_equal(stored, record, f"the stored record, n = {number} exactly", read)
+
+
+@pytest.mark.requirement("XRPC-ERR-06")
+@pytest.mark.needs("repo.write")
+@_WIDE_INTEGERS
+def test_a_refused_wide_integer_is_answered_with_400(module_account: Account, number: int) -> None:
+    """If a server refuses a 54-to-64-bit integer, the refusal is a client error (400), not a 500."""
+    record = {"$type": COLLECTION, "n": number}
+    resp = put_record_json(
+        module_account, json.dumps(record), rkey=new_rkey("i64"), collection=COLLECTION, validate=False
+    )
+    if resp.status < 400:
+        pytest.skip(f"the server accepted n = {number}: no refusal to judge")
+    expect_error(resp, (400, 413))
 
 
 def _b64(data: bytes, padded: bool) -> str:
@@ -275,7 +378,7 @@ _bytes_values = st.builds(
 )
 _link_values = st.binary(max_size=16).map(
     lambda seed: {"$link": cid_for_record({"seed": {"$bytes": _b64(seed, True)}})}
-)
+) | st.binary(max_size=16).map(lambda data: {"$link": str(compute_cid(data, RAW))})  # links to blobs: raw
 special_records = st.fixed_dictionaries(
     {
         "$type": st.just(COLLECTION),
@@ -317,11 +420,14 @@ def test_bytes_and_links_round_trip_with_the_oracle_cid(
     )
 
 
-@pytest.mark.requirement("DM-TYPE-05", "DM-TYPE-01")
+@pytest.mark.requirement("DM-TYPE-09")
 @pytest.mark.needs("repo.write", "repo.read")
 @pytest.mark.parametrize("key", JS_SPECIAL_KEYS)
 def test_any_non_empty_string_is_a_map_key(module_account: Account, key: str) -> None:
-    """Map keys are any non-empty strings: names that mean something to a JavaScript runtime are data too."""
+    """Map keys are any non-empty strings: names that mean something to a JavaScript runtime are data too.
+
+    An interop note (MAY): the data model allows these keys, but no sentence requires a PDS to store them.
+    """
     record = {"$type": COLLECTION, key: 1, "nested": {key: "x"}}
     rkey = new_rkey("key")
     written = write_record(module_account, record, rkey=rkey)

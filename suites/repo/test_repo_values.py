@@ -1,4 +1,4 @@
-"""Values kept exactly: what a PDS must not normalise, and how it reports optimistic validation.
+"""Values kept exactly: what a PDS must not normalise; and the three Lexicon validation modes.
 
 Spec: https://atproto.com/specs/data-model (strings, nullable fields), https://atproto.com/specs/lexicon
 (datetime; Validation Options). Records are compared value for value and CID for CID with the oracle, so any
@@ -16,10 +16,13 @@ import pytest
 from atcheck.suite import (
     Account,
     expect,
+    expect_absent,
     expect_equal,
     expect_error,
     expect_ok,
+    expect_stored,
     new_tid,
+    put_record,
     read_record,
     write_record,
 )
@@ -84,22 +87,65 @@ def test_datetimes_keep_their_spelling(module_account: Account, created_at: str)
     expect_equal(got.get("cid"), cid_for_record(record), "the CID of the stored post")
 
 
-@pytest.mark.requirement("LEX-MODE-03")
-@pytest.mark.needs("repo.write")
-@pytest.mark.parametrize(
+# -- validation modes (lexicon §Validation Options) --------------------------------------------------------
+
+_MODES = pytest.mark.parametrize(
     ("collection", "status"),
     [(COLLECTION, "unknown"), (POST, "valid")],
     ids=["unknown-lexicon", "known-lexicon"],
 )
-def test_optimistic_validation_accepts_and_reports(
+
+
+def _record(collection: str) -> dict[str, Any]:
+    return {"$type": collection, "text": "optimistic", "createdAt": "2026-01-01T00:00:00.000Z"}
+
+
+@pytest.mark.requirement("LEX-MODE-03")
+@pytest.mark.needs("repo.write")
+@_MODES
+def test_optimistic_validation_accepts(module_account: Account, collection: str, status: str) -> None:
+    """With ``validate`` unset, a record of an unknown Lexicon is accepted ("Fail-Open"), and a record valid
+    under a known one too."""
+    write_record(module_account, _record(collection), rkey=new_tid(), collection=collection)
+
+
+@pytest.mark.requirement("LEX-MODE-03")
+@pytest.mark.needs("repo.write")
+@_MODES
+def test_the_response_reports_whether_validation_happened(
     module_account: Account, collection: str, status: str
 ) -> None:
-    """With ``validate`` unset, a record of an unknown Lexicon is accepted; ``validationStatus``, when given,
-    says ``unknown`` for it and ``valid`` for a record that passed a known Lexicon."""
-    record = {"$type": collection, "text": "optimistic", "createdAt": "2026-01-01T00:00:00.000Z"}
-    got = write_record(module_account, record, rkey=new_tid(), collection=collection).body
-    if "validationStatus" in got:
-        expect_equal(got["validationStatus"], status, f"validationStatus for a {collection} record")
+    """ "A flag in the success response from the PDS will indicate whether Lexicon validation happened":
+    ``validationStatus`` is ``unknown`` for an unknown Lexicon and ``valid`` for a record that passed one."""
+    written = write_record(module_account, _record(collection), rkey=new_tid(), collection=collection)
+    expect_equal(
+        written.body.get("validationStatus"),
+        status,
+        f"validationStatus for a {collection} record",
+        written.response,
+    )
+
+
+@pytest.mark.requirement("LEX-MODE-01")
+@pytest.mark.needs("repo.write", "repo.read", "repo.validate")
+def test_required_validation_refuses_an_unknown_lexicon(module_account: Account) -> None:
+    """``validate: true`` on a Lexicon the PDS does not know (and cannot resolve: com.example is offline)
+    "fails": a 400, and nothing stored."""
+    rkey = new_tid()
+    resp = put_record(module_account, _record(COLLECTION), rkey=rkey, collection=COLLECTION, validate=True)
+    expect_error(resp, 400)
+    expect_absent(module_account, rkey, collection=COLLECTION)
+
+
+@pytest.mark.requirement("LEX-MODE-02")
+@pytest.mark.needs("repo.write", "repo.read")
+def test_no_validation_stores_a_record_its_known_lexicon_refuses(module_account: Account) -> None:
+    """``validate: false``: "the record is not validated against any Lexicon, even if the PDS knows the
+    Lexicon locally". A post missing its required ``createdAt`` is stored as sent."""
+    record = {"$type": POST, "text": "no createdAt, no validation"}
+    rkey = new_tid()
+    write_record(module_account, record, rkey=rkey, collection=POST, validate=False)
+    expect_stored(module_account, rkey, record, collection=POST)
 
 
 @pytest.mark.requirement("SYN-TID-05")

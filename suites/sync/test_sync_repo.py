@@ -24,6 +24,7 @@ from atcheck.suite import (
     XrpcResponse,
     delete_record,
     expect,
+    expect_absent,
     expect_content_type,
     expect_equal,
     expect_error,
@@ -34,7 +35,6 @@ from atcheck.suite import (
     lexicon_schema,
     note,
     oracle_verdict,
-    read_record,
     write_record,
 )
 from atcheck.suite.oracle import (
@@ -88,7 +88,11 @@ def written(module_account: Account) -> Written:
     write_record(module_account, records[f"{COLLECTION}/s1"], rkey="s1")
     deleted = "s4"
     delete_record(module_account, deleted, collection=COLLECTION)
-    gone = read_record(module_account, deleted, collection=COLLECTION).status != 200
+    try:  # gone means getRecord says RecordNotFound: a 401 or a 500 is not evidence of a deletion
+        expect_absent(module_account, deleted, collection=COLLECTION)
+        gone = True
+    except ConformanceFailure:
+        gone = False
     if gone:
         del records[f"{COLLECTION}/{deleted}"]
     return Written(module_account, records, deleted, gone)
@@ -264,10 +268,56 @@ def test_get_repo_since_a_rev_is_a_diff_rooted_at_the_current_commit(
     )
 
 
+def _export_blocks(pds: XrpcClient, did: str) -> set[Any]:
+    """The CIDs of every block of the repository's full export (the commit, MST nodes and records)."""
+    resp = get_repo(pds, did)
+    with oracle_verdict("a CAR v1 file whose blocks hash to their CIDs", resp):
+        return set(read_car(resp.content).blocks)
+
+
+@pytest.mark.requirement("REPO-DIFF-01", "REPO-DIFF-02")
+@pytest.mark.needs("sync.get-repo", "sync.latest-commit", "repo.write", "repo.read")
+def test_a_diff_holds_every_new_block_even_one_seen_before(pds: XrpcClient, account: Account) -> None:
+    """repository §Repository Diffs: "all MST nodes in the current repo revision which did not exist in the
+    previous repo revision must be included", and "if a record is created in rev C, deleted in rev F, and
+    re-created in rev N, the diff "since F" must include the record block". So the diff since F holds every
+    block of the export at N that the export at F lacks: the commit, new MST nodes and the re-created record,
+    whose block the server has seen before."""
+    did = account.did
+    for i in range(6):  # a few neighbours, so the tree has nodes a change leaves untouched
+        write_record(account, note(f"neighbour {i}", CHURN), rkey=f"n{i}")
+    value = note("created, deleted, created again", CHURN)
+    write_record(account, value, rkey="again")
+    delete_record(account, "again", collection=CHURN)  # its answer is the repo suite's to judge
+    expect_absent(account, "again", collection=CHURN)
+    at_f = latest_commit(pds, did)
+    before = _export_blocks(pds, did)
+    write_record(account, value, rkey="again")
+    after = _export_blocks(pds, did)
+    resp = pds.query("com.atproto.sync.getRepo", {"did": did, "since": at_f.rev})
+    expect_status(resp, 200)
+    with oracle_verdict("a CAR v1 file whose blocks hash to their CIDs", resp):
+        diff = set(read_car(resp.content).blocks)
+    record = parse_cid(cid_for_record(value))
+    expect(
+        record in diff,
+        "the re-created record's block in the diff since its deletion",
+        sorted(map(str, diff)),
+        resp,
+    )
+    missing = sorted(str(c) for c in (after - before) - diff)
+    expect(
+        not missing,
+        "every block new since the `since` rev (commit, MST nodes, records) in the diff",
+        missing,
+        resp,
+    )
+
+
 # -- sync.getRecord proofs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("SYNC-HTTP-04", "REPO-REC-01")
+@pytest.mark.requirement("SYNC-HTTP-04")
 @pytest.mark.needs("sync.get-record", "repo.write", "identity.plc")
 def test_get_record_proves_each_record(pds: XrpcClient, written: Written, signing_key: SigningKey) -> None:
     """For every record written: a CAR with the signed commit and the MST path down to the record block."""
@@ -290,7 +340,11 @@ def test_get_record_of_a_deleted_record_proves_absence_or_is_not_found(
 ) -> None:
     """No tombstone: a verified proof that the key is absent, or RecordNotFound (the Lexicon allows both)."""
     did = written.account.did
-    expect(written.delete_took_effect, f"deleteRecord to remove {written.deleted}", "it is still readable")
+    expect(
+        written.delete_took_effect,
+        f"deleteRecord to remove {written.deleted} (getRecord then answers RecordNotFound)",
+        "another answer",
+    )
     params = {"did": did, "collection": COLLECTION, "rkey": written.deleted}
     resp = pds.query("com.atproto.sync.getRecord", params)
     if resp.status != 200:

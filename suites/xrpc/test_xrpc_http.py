@@ -17,6 +17,7 @@ import pytest
 
 from atcheck.suite import (
     Account,
+    ConformanceFailure,
     ParamValue,
     XrpcClient,
     XrpcResponse,
@@ -58,23 +59,30 @@ def expect_envelope(
 # -- unknown methods ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("XRPC-HTTP-03")
-@pytest.mark.needs("xrpc.errors")
-@pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unknown_method_gives_404_or_501(pds: XrpcClient, method: str) -> None:
-    """An NSID the server does not implement: 501 (known, not implemented) or 404 (unsupported), as JSON."""
-    expect_error(_call_unknown(pds, method), (404, 501))
+def expect_an_error(resp: XrpcResponse) -> None:
+    """Not a success. Which error is the server's choice: 404 (unsupported) or 501 (known, not implemented)
+    for a method it does not serve, or, for a PDS that forwards it (xrpc §Service Proxying), whatever the
+    upstream answers or an error for a missing upstream (the reference: 400 "No service configured")."""
+    expect(
+        resp.status >= 400, "an error status (4xx or 5xx) for a method nobody implements", resp.status, resp
+    )
 
 
 @pytest.mark.requirement("XRPC-HTTP-03")
 @pytest.mark.needs("xrpc.errors")
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unknown_method_gives_404_or_501_when_authenticated(module_account: Account, method: str) -> None:
-    """The same with a valid session. A PDS that forwards unknown NSIDs to an upstream service (the reference
-    PDS forwards them to its AppView) passes on the upstream's answer, which for an NSID that nobody
-    implements is still 404 or 501. (With an unreachable upstream the PDS answers 502, and this fails: the
-    target should then run a reachable upstream.)"""
-    expect_error(_call_unknown(module_account.client, method), (404, 501))
+def test_unknown_method_is_an_error(pds: XrpcClient, method: str) -> None:
+    """An NSID the server does not implement is never served as a success. The spec names no single status
+    (see :func:`expect_an_error`); the envelope is judged by ``test_error_responses_use_the_envelope``."""
+    expect_an_error(_call_unknown(pds, method))
+
+
+@pytest.mark.requirement("XRPC-HTTP-03")
+@pytest.mark.needs("xrpc.errors")
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unknown_method_is_an_error_when_authenticated(module_account: Account, method: str) -> None:
+    """The same with a valid session, where a PDS that forwards unknown NSIDs would do so."""
+    expect_an_error(_call_unknown(module_account.client, method))
 
 
 def _call_unknown(client: XrpcClient, method: str) -> XrpcResponse:
@@ -86,10 +94,11 @@ def _call_unknown(client: XrpcClient, method: str) -> XrpcResponse:
 # -- HTTP methods ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.requirement("XRPC-HTTP-02")
+@pytest.mark.requirement("XRPC-HTTP-09")
 @pytest.mark.needs("xrpc.errors", "server.describe")
 def test_post_to_a_query_is_refused(pds: XrpcClient) -> None:
-    """describeServer is a query: POST must not be served as if it were GET."""
+    """describeServer is a query: a POST is refused. An interop note (MAY): the spec says queries are GET
+    and procedures POST, and nothing about other methods."""
     resp = pds.request(
         "POST",
         "/xrpc/com.atproto.server.describeServer",
@@ -100,17 +109,18 @@ def test_post_to_a_query_is_refused(pds: XrpcClient) -> None:
 
 
 @pytest.mark.requirement("XRPC-HTTP-02")
-@pytest.mark.needs("xrpc.errors", "repo.write")
-def test_get_to_a_procedure_is_refused(module_account: Account) -> None:
-    """createRecord is a procedure: GET (with the input as query parameters) must not create anything."""
-    rkey = f"get{secrets.token_hex(4)}"
-    resp = module_account.client.request(
-        "GET",
-        "/xrpc/com.atproto.repo.createRecord",
-        params={"repo": module_account.did, "collection": COLLECTION, "rkey": rkey},
-    )
+@pytest.mark.needs("xrpc.errors", "account.session")
+def test_get_to_a_procedure_is_refused(pds: XrpcClient, account: Account) -> None:
+    """refreshSession is a procedure that needs no input: served on GET it would answer 200 with new tokens
+    and spend the refresh token (queries "should not mutate resource state"). Refused, the refresh token is
+    untouched, so a POST with it still works."""
+    refresh = account.refresh_jwt
+    if refresh is None:
+        raise ConformanceFailure("a refreshJwt for the session (required by the Lexicon output)", None)
+    resp = pds.with_token(refresh).request("GET", "/xrpc/com.atproto.server.refreshSession")
     expect_error(resp, (400, 404, 405))
-    expect_absent(module_account, rkey, collection=COLLECTION)
+    after = pds.with_token(refresh).procedure("com.atproto.server.refreshSession")
+    expect_ok(after)
 
 
 # -- content types -----------------------------------------------------------------------------------------
@@ -142,9 +152,10 @@ def test_body_with_the_wrong_content_type_is_refused(module_account: Account, co
     expect_absent(module_account, rkey, collection=COLLECTION)
 
 
-@pytest.mark.requirement("XRPC-ERR-03")
+@pytest.mark.requirement("XRPC-ERR-06")
 @pytest.mark.needs("xrpc.errors", "repo.write", "repo.read")
 def test_malformed_json_body_is_400(module_account: Account) -> None:
+    """A body that is not JSON is the client's error: 400, not a 500 ("Client may retry")."""
     resp = module_account.client.procedure(
         "com.atproto.repo.createRecord",
         data=b'{"repo": "' + module_account.did.encode() + b'", ',
@@ -187,10 +198,12 @@ def test_write_without_credentials_is_401(pds: XrpcClient, module_account: Accou
 @pytest.mark.requirement("XRPC-ERR-05")
 @pytest.mark.needs("xrpc.errors", "repo.write")
 def test_401_carries_www_authenticate(pds: XrpcClient, module_account: Account) -> None:
-    """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header"."""
+    """Spec, 401 Unauthorized: "There should be a WWW-Authenticate header". Judged on a 401 only: whether a
+    missing token gets a 401 at all is ``test_write_without_credentials_is_401``'s verdict, not this one's."""
     body = {"repo": module_account.did, "collection": COLLECTION, "record": note("no auth", COLLECTION)}
     resp = pds.procedure("com.atproto.repo.createRecord", body)
-    expect_error(resp, 401)
+    if resp.status != 401:
+        pytest.skip(f"the server answered {resp.status}, not 401: no 401 whose header could be judged")
     expect(
         "www-authenticate" in resp.headers,
         "a WWW-Authenticate header on the 401",

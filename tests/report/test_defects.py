@@ -141,3 +141,16 @@ def test_the_role_charged_comes_from_the_marker_or_the_requirements() -> None:
     assert charged_role(None, [["relay", "appview", "consumer"]]) is None  # not guessed
     assert charged_role(None, [["lib"]]) is None
     assert charged_role("plc", [["pds"]]) == "plc"
+
+
+def test_the_html_report_lists_distinct_failures_by_role() -> None:
+    from atcheck.report.html import render_html
+
+    page = render_html(_run([*_special(), _plc_key()]))
+    section = page[
+        page.index("<section id='defects'>") : page.index("</section>", page.index("id='defects'"))
+    ]
+    assert "reference: 2 MUST (0 new), 0 SHOULD, 0 MAY" in section
+    assert "charged to the plc (1)" in section and "charged to the pds (1)" in section
+    assert section.count("<tr><td><code>") == 2  # six cases of one test are one row
+    assert "2 MUST checks failed, all known (baseline)" in page

@@ -366,3 +366,38 @@ def test_a_service_the_target_does_not_provide_is_not_charged_to_it(tmp_path: Pa
     assert [(d["test"].split("::")[-1], d["role"]) for d in report["summary"]["defects"]] == [
         ("test_unknown_is_400", "pds")
     ]
+
+
+CASE_SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.baseline import case_tag
+    from atcheck.checks import ConformanceFailure
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    @pytest.mark.parametrize("kind", ["known", "other"])
+    def test_drawn(pds, kind):
+        raise ConformanceFailure(f"a refusal {case_tag(kind + ' -> HTTP 200')}", "HTTP 200")
+    """
+)
+
+
+def test_a_baseline_excuses_only_the_cases_it_names(tmp_path: Path) -> None:
+    """Planted: a second kind of failure in a baselined test. It is new, fails the run, and says why."""
+    baseline = tmp_path / "baseline.toml"
+    baseline.write_text(
+        '[[expected]]\ntarget = "fake"\ntest = ["test_fake_suite.py::test_drawn[known]", '
+        '"test_fake_suite.py::test_drawn[other]"]\nreason = "known leniency"\n'
+        'cases = ["known -> HTTP 200"]\n',
+        encoding="utf-8",
+    )
+    code, output, report = _run(tmp_path, "--atcheck-baseline", str(baseline), suite=CASE_SUITE)
+    assert code == 1, output
+    by_case = {r["test_id"].split("[")[-1].rstrip("]"): r for r in report["results"]}
+    assert by_case["known"]["known_failure"] == "known leniency"
+    assert by_case["other"]["known_failure"] is None
+    assert (
+        "excuses cases ['known -> HTTP 200'] of this test, not 'other -> HTTP 200'"
+        in by_case["other"]["message"]
+    )
+    assert report["summary"]["headline"] == "1 new MUST failure"

@@ -395,12 +395,52 @@ def _failure(i: int, result: TestResult, index: _Index) -> str:
     chip = _chip(result.outcome, OUTCOME_LABEL[result.outcome], str(result.outcome))
     known = known_failure(result)
     known_html = f"<p class='known'><b>Known failure</b> (baseline): {_e(known)}</p>" if known else ""
+    role = f" ({_e(result.role)})" if result.role else ""
     return (
         f"<article class='failure' id='{index.fail_anchor[i]}'><h4>{chip} <code>{_e(result.test_id)}</code>"
-        f"</h4><p class='small'>target <b>{_e(result.target)}</b> · {_e(result.level)} · requirements: "
+        f"</h4><p class='small'>target <b>{_e(result.target)}</b>{role} · {_e(result.level)} · requirements: "
         f"{reqs or '—'} · {' · '.join(meta)}</p>{known_html}"
         f"<pre class='msg'>{_e(clip(result.message, MESSAGE_LIMIT)) or '(no message)'}</pre>"
         f"{omitted}{exchanges}</article>"
+    )
+
+
+def _defects(report: RunReport, index: _Index) -> str:
+    """One row per distinct failure (a failing test, its cases folded), per target and the role charged."""
+    found = defects(report)
+    if not found:
+        return ""
+    blocks = []
+    for target in report.targets:
+        mine = [d for d in found if d.target == target.name]
+        if not mine:
+            continue
+        c = count(mine)
+        blocks.append(
+            f"<h3>{_e(target.name)}: {c.must} MUST ({c.must_new} new), {c.should} SHOULD, {c.may} MAY</h3>"
+        )
+        for role in sorted({d.role or "" for d in mine}):
+            rows = []
+            for d in (d for d in mine if (d.role or "") == role):
+                ids = ", ".join(
+                    f"<a href='#{index.req_anchor[r]}'>{_e(r)}</a>" if r in index.req_anchor else _e(r)
+                    for r in d.requirement_ids
+                )
+                state = "<b class='bad'>new</b>" if d.new_levels else "known"
+                rows.append(
+                    f"<tr><td><code>{_e(d.test)}</code></td><td>{_e(d.level)}</td><td>{ids}</td>"
+                    f"<td>{len(d.cases)}</td><td>{state}</td></tr>"
+                )
+            title = f"charged to the {_e(role)}" if role else "no single role"
+            blocks.append(
+                f"<h4>{title} ({len(rows)})</h4><div class='scroll'><table class='targets'><thead><tr>"
+                "<th>test</th><th>level</th><th>requirements</th><th>cases</th><th>baseline</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table></div>"
+            )
+    return (
+        "<section id='defects'><h2>Distinct failures</h2><p class='muted'>One failing test is one failure, "
+        "however many cases failed and however many requirements they name; the headline counts these."
+        f"</p>{''.join(blocks)}</section>"
     )
 
 
@@ -542,9 +582,11 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
     body = "".join(
         [
             _header(report, index),
-            "<nav><a href='#targets'>Targets</a> · <a href='#matrix'>Matrix</a> · "
+            "<nav><a href='#targets'>Targets</a> · <a href='#defects'>Distinct failures</a> · "
+            "<a href='#matrix'>Matrix</a> · "
             f"<a href='#failures'>Failures</a>{skips_link}</nav>",
             _targets(report, index),
+            _defects(report, index),
             _matrix(report, index),
             _failures(report, index),
             skips,

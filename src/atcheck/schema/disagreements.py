@@ -116,7 +116,9 @@ _ALL += [
         'scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).',
         True,
         lambda m, err, rec: (
-            m is None and "must be a uri" in (err or "") and any(map(_PUNCTUATED_SCHEME.match, _strings(rec)))
+            m is None
+            and ("must be a uri" in (err or "") or "Invalid uri" in (err or ""))
+            and any(map(_PUNCTUATED_SCHEME.match, _strings(rec)))
         ),
     ),
     Known(

@@ -1,0 +1,153 @@
+"""Service proxying: a PDS forwards ``atproto-proxy`` requests to the service a DID document names.
+
+Spec: https://atproto.com/specs/xrpc#service-proxying. "The PDS resolves the service DID, extracts a service
+endpoint URL from the DID document, and proxies the request on to the identified server", "with an
+inter-service authentication token (JWT, described above) issued and signed by the user's identity", and only
+when "the request must be from an authenticated user with an active account on the PDS".
+
+The PDS under test is real; the upstream it forwards to is a small service this module runs on 127.0.0.1 for
+the duration of the module: a ``did:web:localhost%3A<port>`` DID document naming one service, and one XRPC
+method that records what reached it. (A did:web on localhost with a port is allowed "only in testing and
+development environments"; a PDS that refuses to resolve it outside of development fails here.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from atcheck.suite import Account, ConformanceFailure, XrpcClient, expect, expect_equal, expect_ok
+
+SERVICE_ID = "atcheck_upstream"
+ECHO = "com.example.atcheck.proxied"
+
+
+@dataclass
+class Upstream:
+    """The service the PDS should forward to, and what reached it."""
+
+    did: str
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def proxy_header(self) -> str:
+        return f"{self.did}#{SERVICE_ID}"
+
+
+def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path == "/.well-known/did.json":
+                self._send(
+                    200,
+                    {
+                        "@context": ["https://www.w3.org/ns/did/v1"],
+                        "id": upstream.did,
+                        "service": [
+                            {
+                                "id": f"#{SERVICE_ID}",
+                                "type": "AtcheckUpstream",
+                                "serviceEndpoint": upstream.url,
+                            }
+                        ],
+                    },
+                )
+            elif path == f"/xrpc/{ECHO}":
+                upstream.received.append({"query": query, "authorization": self.headers.get("Authorization")})
+                self._send(200, {"proxied": True, "query": query})
+            else:
+                self._send(404, {"error": "NotFound", "message": path})
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return Handler
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Upstream]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Upstream("", "")))
+    port = server.server_address[1]
+    up = Upstream(did=f"did:web:localhost%3A{port}", url=f"http://localhost:{port}")
+    server.RequestHandlerClass = _handler(up)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield up
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _claims(authorization: str | None) -> dict[str, Any]:
+    """The payload of the bearer JWT the upstream received."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ConformanceFailure("a Bearer service JWT on the forwarded request", authorization)
+    parts = authorization[len("Bearer ") :].split(".")
+    if len(parts) != 3:
+        raise ConformanceFailure("a compact JWT (three parts) on the forwarded request", len(parts))
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError as exc:
+        raise ConformanceFailure("a base64url JSON JWT payload", str(exc)) from None
+    if not isinstance(payload, dict):
+        raise ConformanceFailure("a JSON object as JWT payload", payload)
+    return payload
+
+
+def _proxied(client: XrpcClient, upstream: Upstream, marker: str) -> Any:
+    return client.request(
+        "GET", f"/xrpc/{ECHO}", params={"marker": marker}, headers={"atproto-proxy": upstream.proxy_header}
+    )
+
+
+@pytest.mark.requirement("XRPC-PROXY-01", "XRPC-PROXY-02")
+@pytest.mark.needs("repo.write")
+def test_a_proxied_request_reaches_the_service_with_a_service_jwt(
+    module_account: Account, upstream: Upstream
+) -> None:
+    """The PDS forwards method, path and query to the serviceEndpoint of ``#atcheck_upstream``, with a JWT
+    whose ``iss`` is the user, ``aud`` the service (``DID#id``, or the bare DID, which the spec says the
+    reference PDS sent until Spring 2026) and ``lxm`` the method; the upstream's answer comes back."""
+    resp = _proxied(module_account.client, upstream, "authenticated")
+    got = expect_ok(resp)
+    expect_equal(got.get("proxied"), True, "the upstream service's answer, passed back", resp)
+    reached = [r for r in upstream.received if "marker=authenticated" in r["query"]]
+    expect(bool(reached), "the request forwarded to the service endpoint (with its query)", upstream.received)
+    claims = _claims(reached[-1]["authorization"])
+    expect_equal(claims.get("iss"), module_account.did, "the service JWT's iss (the user)", resp)
+    expect(
+        claims.get("aud") in (upstream.proxy_header, upstream.did),
+        f"the service JWT's aud: {upstream.proxy_header} (or the bare DID)",
+        claims.get("aud"),
+        resp,
+    )
+    expect_equal(claims.get("lxm"), ECHO, "the service JWT's lxm (the method proxied)", resp)
+
+
+@pytest.mark.requirement("XRPC-PROXY-03")
+@pytest.mark.needs("repo.write")
+def test_an_unauthenticated_request_is_not_proxied(pds: XrpcClient, upstream: Upstream) -> None:
+    """ "the request must be from an authenticated user": without a token, an error and nothing forwarded."""
+    resp = _proxied(pds, upstream, "anonymous")
+    expect(resp.status >= 400, "an error for an unauthenticated proxied request", resp.status, resp)
+    leaked = [r for r in upstream.received if "marker=anonymous" in r["query"]]
+    expect(not leaked, "nothing forwarded to the service", leaked, resp)
