@@ -161,18 +161,25 @@ def test_cursor_zero_replays_the_history(labeler: Labeler) -> None:
 
 @pytest.mark.requirement("SYNC-ES-11", "SYNC-ES-06", "LBL-API-02")
 @pytest.mark.needs("label.create", "label.subscribe")
-def test_a_future_cursor_gets_an_error_frame_and_a_close(labeler: Labeler) -> None:
-    """A cursor beyond the latest seq gets an error frame (header ``{op: -1}``, payload
-    ``{error: "FutureCursor", message?}``) and then the server closes the connection."""
+def test_a_future_cursor_gets_a_futurecursor_error_frame(labeler: Labeler) -> None:
+    """A cursor beyond the latest seq gets an error frame first: header ``{op: -1}``, payload
+    ``{error: "FutureCursor", message?}`` (the Lexicon's error)."""
     (made,) = _made(labeler)
     with labeler.subscribe(cursor=made.seq + 1_000_000) as sub:
-        frames = sub.expect_closed(_WAIT_S)
-    expect(bool(frames), "an error frame before the close", "no frame")
-    frame = frames[0]
+        frame = sub.read(1, _WAIT_S)[0]
     expect_equal(frame.header, {"op": -1}, "the error frame's header")
     expect_equal(frame.body.get("error"), "FutureCursor", "the error name")
     expect(set(frame.body) <= {"error", "message"}, "an error payload {error, message?}", sorted(frame.body))
-    expect(len(frames) == 1, "nothing after the error frame", [f.summary() for f in frames])
+
+
+@pytest.mark.requirement("SYNC-ES-19")
+@pytest.mark.needs("label.create", "label.subscribe")
+def test_the_stream_closes_after_the_error_frame(labeler: Labeler) -> None:
+    """After the ``FutureCursor`` error frame the server closes the stream, sending nothing more."""
+    (made,) = _made(labeler)
+    with labeler.subscribe(cursor=made.seq + 1_000_000) as sub:
+        frames = sub.expect_closed(_WAIT_S)
+    expect(len(frames) == 1, "the error frame and nothing after it", [f.summary() for f in frames])
 
 
 @pytest.mark.requirement("LBL-LIFE-02", "LBL-API-02")

@@ -1,10 +1,11 @@
 """Account status changes made by the account holder (account §Hosting Status; account lifecycle Lexicons).
 
 ``deactivateAccount`` makes the account inactive: the PDS serves none of it (``RepoDeactivated``),
-``getRepoStatus`` says ``deactivated``, the firehose carries ``#account active: false``, and writes are
-refused. ``activateAccount`` undoes it. Deleting the account (``requestAccountDelete``, then
-``deleteAccount`` with the mailed token) removes it: ``RepoNotFound`` everywhere and ``#account
-status: "deleted"``. The Lexicons name the errors but not the HTTP status, so any 4xx is accepted.
+``getRepoStatus`` says ``deactivated``, sessions report it, and writes are refused. ``activateAccount``
+undoes it. Deleting the account (``requestAccountDelete``, then ``deleteAccount`` with the mailed token)
+removes it: ``RepoNotFound`` everywhere. The ``#account`` events of these changes are the firehose suite's
+(suites/firehose/test_accounts.py). The Lexicons name the errors but not the HTTP status, so any 4xx is
+accepted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from atcheck.suite import (
     put_record,
 )
 from atcheck.suite.migration import mailed_token
-from atcheck.suite.moderation import account_event, firehose, repo_status
+from atcheck.suite.moderation import repo_status
 
 _CLIENT_ERRORS = (400, 401, 403, 404, 410)
 
@@ -63,15 +64,6 @@ def test_a_deactivated_account_cannot_write(account: Account) -> None:
     expect(400 <= resp.status < 500, "a refused write (4xx) while deactivated", resp.status, resp)
 
 
-@pytest.mark.requirement("ACCT-05", "SYNC-FH-14")
-@pytest.mark.needs("account.create", "account.session", "sync.subscribe-repos")
-def test_deactivation_is_an_account_event(target: TargetUnderTest, account: Account) -> None:
-    with firehose(target) as sub:
-        _deactivate(account)
-        event = account_event(sub, account.did, active=False, what="an #account event with active false")
-    expect_equal(event.body.get("status"), "deactivated", f"status on {event.where}")
-
-
 @pytest.mark.requirement("ACCT-06", "SYNC-HTTP-01", "SYNC-HTTP-06")
 @pytest.mark.needs("account.create", "account.session", "sync.get-repo")
 def test_activation_restores_the_account(target: TargetUnderTest, account: Account) -> None:
@@ -82,15 +74,6 @@ def test_activation_restores_the_account(target: TargetUnderTest, account: Accou
     body = expect_ok(resp)
     expect_equal(body.get("active"), True, "getRepoStatus's active after activateAccount", resp)
     expect(isinstance(body.get("rev"), str), "a rev on an active account", body.get("rev"), resp)
-
-
-@pytest.mark.requirement("ACCT-06")
-@pytest.mark.needs("account.create", "account.session", "sync.subscribe-repos")
-def test_activation_is_an_account_event(target: TargetUnderTest, account: Account) -> None:
-    _deactivate(account)
-    with firehose(target) as sub:
-        _activate(account)
-        account_event(sub, account.did, active=True, what="an #account event with active true")
 
 
 def _delete(target: TargetUnderTest, account: Account) -> None:
@@ -118,15 +101,6 @@ def test_a_deleted_account_is_repo_not_found(target: TargetUnderTest, account: A
         "RepoNotFound",
     )
     expect_error(repo_status(target, account.did), _CLIENT_ERRORS, "RepoNotFound")
-
-
-@pytest.mark.requirement("ACCT-07", "SYNC-FH-14")
-@pytest.mark.needs("account.create", "account.session", "admin", "sync.subscribe-repos")
-def test_deletion_is_an_account_event(target: TargetUnderTest, account: Account) -> None:
-    with firehose(target) as sub:
-        _delete(target, account)
-        event = account_event(sub, account.did, active=False, what="an #account event with active false")
-    expect_equal(event.body.get("status"), "deleted", f"status on {event.where}")
 
 
 @pytest.mark.requirement("ACCT-17")

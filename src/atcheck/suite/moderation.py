@@ -15,7 +15,7 @@ import base64
 import secrets
 from typing import Any, Final
 
-from atcheck.accounts import Account
+from atcheck.accounts import Account, AccountFactory
 from atcheck.checks import ConformanceFailure, expect_ok
 from atcheck.suite.firehose import SUBSCRIBE_REPOS, Frame, Subscription, subscribe
 from atcheck.suite.records import new_rkey, put_record
@@ -25,6 +25,7 @@ from atcheck.xrpc.client import XrpcResponse
 __all__ = [
     "SUBSCRIBE_REPOS",
     "account_event",
+    "account_on",
     "admin_headers",
     "blob_ref",
     "firehose",
@@ -79,9 +80,21 @@ def restore(target: TargetUnderTest, subject: dict[str, Any]) -> XrpcResponse:
     return resp
 
 
-def repo_status(target: TargetUnderTest, did: str) -> XrpcResponse:
-    """``com.atproto.sync.getRepoStatus`` for ``did`` (unauthenticated, raw response)."""
-    return target.client("pds").query("com.atproto.sync.getRepoStatus", {"did": did})
+def repo_status(target: TargetUnderTest, did: str, role: str = "pds") -> XrpcResponse:
+    """``com.atproto.sync.getRepoStatus`` for ``did`` at the target's ``role`` (unauthenticated, raw)."""
+    return target.client(role).query("com.atproto.sync.getRepoStatus", {"did": did})
+
+
+def account_on(target: TargetUnderTest) -> Account:
+    """A fresh account on ``target``'s PDS, made the way that target provisions accounts (for a test whose
+    target is another service, such as a relay following this PDS)."""
+    factory = AccountFactory(
+        target.endpoint("pds"),
+        target.client("pds"),
+        provisioning=target.manifest.provisioning,
+        handle_domain=target.handle_domain,
+    )
+    return factory()
 
 
 def upload_blob(account: Account, data: bytes | None = None, mime: str = "image/png") -> str:
