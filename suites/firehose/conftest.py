@@ -166,6 +166,7 @@ def record_history(
 
 
 def _record_once(target: TargetUnderTest, make_account: Callable[[], Account], timeout: float) -> History:
+    first = len(target.recorder.exchanges)  # the evidence of this attempt only
     with _open(target, label="history") as sub:
         account = make_account()
         plc = target.client("plc")
@@ -182,7 +183,7 @@ def _record_once(target: TargetUnderTest, make_account: Callable[[], Account], t
             sub.drain(QUIET_S, DELIVERY_TIMEOUT_S)
         except StreamFailure as exc:
             history.failure = exc
-    history.evidence = list(target.recorder.exchanges)
+    history.evidence = list(target.recorder.exchanges[first:])
     return history
 
 
