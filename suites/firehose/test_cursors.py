@@ -36,6 +36,8 @@ OpenStream = Callable[..., Subscription]
 COLLECTION = "com.example.atcheck.firehose"
 REPLAY_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 3.0
+#: After the replay reached the last seq seen live: how long the stream must be quiet to count as caught up.
+REPLAY_QUIET_S = 0.3
 #: How far past the newest seq a cursor is put to be "in the future".
 FUTURE_MARGIN = 1_000_000
 
@@ -54,11 +56,17 @@ def _identity(frame: Frame) -> tuple[object, ...]:
 
 
 def _replay(sub: Subscription, until_seq: int) -> list[Frame]:
-    return sub.read_until(
+    """The replay up to ``until_seq``, then whatever else the server has to send (until it is quiet).
+
+    Reading to the end matters: leaving in the middle of a replay has been seen to stall arroba's stream
+    for every later subscriber, which would fail unrelated tests.
+    """
+    frames = sub.read_until(
         lambda f: f.seq is not None and f.seq >= until_seq,
         REPLAY_TIMEOUT_S,
         what=f"the replay to reach seq {until_seq}, the last event the live subscriber saw",
     )
+    return frames + sub.drain(REPLAY_QUIET_S, REPLAY_TIMEOUT_S)
 
 
 def _check_replayed(frames: list[Frame], history: History, after: int) -> None:
@@ -125,9 +133,7 @@ def test_a_cursor_resumes_after_the_event_it_names(history: History, open_stream
     seqs = _seqs(history)
     cursor = seqs[len(seqs) // 2]
     with open_stream(cursor=cursor, label=f"cursor={cursor}") as sub:
-        # Read the whole replay, not just its first frame: leaving in the middle of a replay has been seen
-        # to stall arroba's stream for every later subscriber, which would fail unrelated tests.
-        first = _replay(sub, max(seqs))[0]
+        first = _replay(sub, max(seqs))[0]  # the whole replay, not just its first frame: see _replay
     if first.seq is None or first.seq <= cursor:
         raise first.fail(
             f"the first replayed event after the cursor {cursor} (seq > {cursor})", first.summary()
