@@ -68,14 +68,22 @@ def plc(target: TargetUnderTest) -> XrpcClient:
 def peer(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnderTest:
     """Another target of the run with a PDS: the second PDS of federation and migration tests.
 
-    Both share the run's PLC, so an account can move between them. The test is skipped when the run has
-    no second PDS target (e.g. ``--target reference`` alone).
+    Both share the run's PLC, so an account can move between them: only a target started by the same
+    launcher qualifies (a container target gets the PLC of the run's container network, not the process
+    one). The test is skipped when the run has no such second PDS target (e.g. ``--target reference`` alone).
     """
     run = run_of(request.config)
     assert run is not None  # the target fixture already skipped otherwise
-    others = [n for n, t in run.targets.items() if n != target.name and Role.PDS in t.manifest.roles]
+    launcher = run.targets[target.name].launcher
+    others = [
+        n
+        for n, t in run.targets.items()
+        if n != target.name and Role.PDS in t.manifest.roles and t.launcher == launcher
+    ]
     if not others:
-        pytest.skip("the run has no second PDS target (add one with --atcheck-target)")
+        pytest.skip(
+            f"the run has no second PDS target under the {launcher} launcher (add one with --atcheck-target)"
+        )
     return _start(run, others[0], target.recorder, "peer target")
 
 
