@@ -22,6 +22,7 @@ from atcheck.suite import (
     Subscription,
     TargetUnderTest,
     Write,
+    apply_writes,
     atproto_key,
     delete_record,
     did_document,
@@ -60,7 +61,7 @@ def open_stream(target: TargetUnderTest) -> Iterator[OpenStream]:
 
 
 def _batch(account: Account, writes: list[dict[str, Any]]) -> dict[str, Any]:
-    resp = account.client.procedure("com.atproto.repo.applyWrites", {"repo": account.did, "writes": writes})
+    resp = apply_writes(account, writes)
     body = resp.json() if resp.status == 200 else None
     if not isinstance(body, dict):
         raise StreamFailure("applyWrites to succeed (HTTP 200, JSON)", resp.text[:300], resp.describe())

@@ -22,6 +22,7 @@ from atcheck.suite import (
     expect_ok,
     expect_stored,
     new_tid,
+    note,
     put_record,
     read_record,
     write_record,
@@ -96,17 +97,13 @@ _MODES = pytest.mark.parametrize(
 )
 
 
-def _record(collection: str) -> dict[str, Any]:
-    return {"$type": collection, "text": "optimistic", "createdAt": "2026-01-01T00:00:00.000Z"}
-
-
 @pytest.mark.requirement("LEX-MODE-03")
 @pytest.mark.needs("repo.write")
 @_MODES
 def test_optimistic_validation_accepts(module_account: Account, collection: str, status: str) -> None:
     """With ``validate`` unset, a record of an unknown Lexicon is accepted ("Fail-Open"), and a record valid
     under a known one too."""
-    write_record(module_account, _record(collection), rkey=new_tid(), collection=collection)
+    write_record(module_account, note("optimistic", collection), rkey=new_tid(), collection=collection)
 
 
 @pytest.mark.requirement("LEX-MODE-03")
@@ -117,7 +114,9 @@ def test_the_response_reports_whether_validation_happened(
 ) -> None:
     """ "A flag in the success response from the PDS will indicate whether Lexicon validation happened":
     ``validationStatus`` is ``unknown`` for an unknown Lexicon and ``valid`` for a record that passed one."""
-    written = write_record(module_account, _record(collection), rkey=new_tid(), collection=collection)
+    written = write_record(
+        module_account, note("optimistic", collection), rkey=new_tid(), collection=collection
+    )
     expect_equal(
         written.body.get("validationStatus"),
         status,
@@ -132,7 +131,9 @@ def test_required_validation_refuses_an_unknown_lexicon(module_account: Account)
     """``validate: true`` on a Lexicon the PDS does not know (and cannot resolve: com.example is offline)
     "fails": a 400, and nothing stored."""
     rkey = new_tid()
-    resp = put_record(module_account, _record(COLLECTION), rkey=rkey, collection=COLLECTION, validate=True)
+    resp = put_record(
+        module_account, note("optimistic", COLLECTION), rkey=rkey, collection=COLLECTION, validate=True
+    )
     expect_error(resp, 400)
     expect_absent(module_account, rkey, collection=COLLECTION)
 

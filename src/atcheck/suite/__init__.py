@@ -61,6 +61,7 @@ from atcheck.suite.properties import SUITE_SETTINGS
 from atcheck.suite.records import (
     COLLECTION,
     WrittenRecord,
+    apply_writes,
     delete_record,
     expect_absent,
     expect_stored,
@@ -99,6 +100,7 @@ __all__ = [
     "WrittenRecord",
     "XrpcClient",
     "XrpcResponse",
+    "apply_writes",
     "atproto_key",
     "case_tag",
     "check_diff_blocks",

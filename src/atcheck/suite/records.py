@@ -28,6 +28,7 @@ from atcheck.xrpc.client import XrpcClient, XrpcResponse
 __all__ = [
     "COLLECTION",
     "WrittenRecord",
+    "apply_writes",
     "delete_record",
     "expect_absent",
     "expect_stored",
@@ -181,3 +182,10 @@ def expect_stored(account: Account, rkey: str, value: Any, *, collection: str = 
 def expect_absent(account: Account, rkey: str, *, collection: str = COLLECTION) -> dict[str, Any]:
     """getRecord for a record that does not exist: the XRPC error ``RecordNotFound`` (400, or 404)."""
     return expect_error(read_record(account, rkey, collection=collection), (400, 404), "RecordNotFound")
+
+
+def apply_writes(account: Account, writes: list[dict[str, Any]], **extra: Any) -> XrpcResponse:
+    """applyWrites with ``writes`` (``#create``/``#update``/``#delete`` objects), unchecked: a test that
+    sets the scene checks it with ``expect_ok``; one about atomicity judges the refusal itself."""
+    body = {"repo": account.did, "writes": writes, **extra}
+    return account.client.procedure("com.atproto.repo.applyWrites", body)
