@@ -7,7 +7,8 @@ once per target of the run. The plugin is this package's modules, each one job:
   them, or from the :class:`~atcheck.run_options.RunOptions` that ``atcheck run`` hands it;
 - :mod:`.collection`: ``@pytest.mark.requirement`` IDs checked against the catalogue (an unknown ID, or a
   suite test without one, fails collection), and every target test parametrized over the run's targets;
-- :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``account``..., each started lazily;
+- :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``account``..., each
+  started lazily;
 - :mod:`.results` and :mod:`.outcomes`: one result per (test, target) with its evidence, capabilities a
   target lacks skipped, the baseline applied;
 - :mod:`.terminal`: progress lines and the closing summary;
@@ -32,6 +33,7 @@ from atcheck.pytest_plugin.fixtures import (
     second_pds,
     target,
     twin,
+    upstreams,
 )
 from atcheck.pytest_plugin.reports import pytest_sessionfinish
 from atcheck.pytest_plugin.results import pytest_runtest_makereport, pytest_runtest_setup
@@ -60,4 +62,5 @@ __all__ = [
     "second_pds",
     "target",
     "twin",
+    "upstreams",
 ]

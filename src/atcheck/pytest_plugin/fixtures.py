@@ -1,4 +1,4 @@
-"""The fixtures suites use: the target under test, clients by role, a peer target, fresh accounts.
+"""The fixtures suites use: the target under test, clients by role, peers, a relay's upstreams, accounts.
 
 Each target starts lazily, on the first test that needs it, through the run's stack; a target that cannot
 start makes every test of it an error with the reason (:class:`TargetDidNotStart`), never a failure.
@@ -15,6 +15,7 @@ from atcheck.errors import AtcheckError
 from atcheck.pytest_plugin.state import FACTORIES_KEY, run_of
 from atcheck.run import Run
 from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.upstreams import Upstream
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
@@ -85,6 +86,54 @@ def peer(request: pytest.FixtureRequest, target: TargetUnderTest) -> TargetUnder
             f"the run has no second PDS target under the {launcher} launcher (add one with --atcheck-target)"
         )
     return _start(run, others[0], target.recorder, "peer target")
+
+
+@pytest.fixture(scope="session")
+def upstreams(request: pytest.FixtureRequest, target: TargetUnderTest) -> list[Upstream]:
+    """The run's PDS targets that the target under test (a relay) follows, each with an account factory.
+
+    Session-scoped (per target), so a module-scoped scene may use it. The test is skipped when the target
+    follows no PDS (it is not a relay, or the run has no PDS target).
+    """
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    followed = [e.url for e in target.running.needs_all.get(Role.PDS, [])]
+    if not followed:
+        pytest.skip(f"target {target.name} follows no PDS (a relay does, when the run has a PDS target)")
+    found: list[Upstream] = []
+    for name, spec in run.targets.items():
+        if name == target.name or Role.PDS not in spec.manifest.roles:
+            continue
+        try:
+            running = run.stack.start(name)  # its PDS runs already (the relay was given it); this is the rest
+        except AtcheckError:
+            continue  # reported by that target's own tests; the relay did not get it either
+        endpoint = running.endpoint(Role.PDS)
+        if endpoint is None or endpoint.url not in followed:
+            continue
+        peer_target = TargetUnderTest(
+            name=name, manifest=spec.manifest, running=running, recorder=target.recorder
+        )
+        factory = AccountFactory(
+            endpoint,
+            peer_target.client(Role.PDS),
+            provisioning=spec.manifest.provisioning,
+            handle_domain=spec.manifest.handle_domain,
+        )
+        found.append(Upstream(target=peer_target, new_account=_provisioning(name, factory)))
+    return found
+
+
+def _provisioning(name: str, factory: AccountFactory) -> Callable[[], Account]:
+    """``factory``, with a failure to provision as a setup error of the test, not a conformance failure."""
+
+    def make() -> Account:
+        try:
+            return factory()
+        except AtcheckError as exc:
+            raise TargetDidNotStart(f"could not get an account on {name}: {exc}") from None
+
+    return make
 
 
 @pytest.fixture

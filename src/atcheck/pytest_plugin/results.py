@@ -102,6 +102,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     result_outcome, message = outcome_of(report, call)
     if result_outcome in (Outcome.FAILED, Outcome.ERROR):
         message = with_liveness(run, message)
+    elif result_outcome == Outcome.PASSED:
+        # A passing test may leave a note for the report, e.g. a figure it measured:
+        # record_property("atcheck_note", text).
+        message = "\n".join(str(v) for k, v in item.user_properties if k == "atcheck_note")
     ids = requirement_ids(item)
     recorder = _recorder(item)
     result = TestResult(
