@@ -126,9 +126,12 @@ def _suite_paths(areas: list[str]) -> list[str]:
 
 def preflight(targets: Iterable[TargetSpec]) -> None:
     """Fail fast, before pytest starts, on what would otherwise fail every test: missing tools, bad URLs."""
+    from atcheck.targets.spec import unavailable_reason
     from atcheck.tools import missing_tools
 
     for target in targets:
+        if target.optional and unavailable_reason(target) is not None:
+            continue  # the run leaves it out and reports it as not run, with the reason
         if target.launcher == "process":
             for service in target.manifest.services:
                 if service.process is not None:
@@ -203,6 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from atcheck.run_options import RunHandoff
+    from atcheck.targets.spec import unavailable_reason
 
     paths = _suite_paths(args.suite)
     options = run_options(args)
@@ -219,6 +223,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     not_started = [t for t in report.targets if t.status != "ran" and t.reason]
     for target in not_started:
         print(f"atcheck: target {target.name} did not run: {target.reason}", file=sys.stderr)
+    # An optional default target that cannot run here is reported, but is not a reason to fail the run.
+    optional = {t.name for t in options.targets if t.optional and unavailable_reason(t) is not None}
+    not_started = [t for t in not_started if t.name not in optional]
     if report.must_failed:
         return EXIT_MUST_FAILED
     if not_started:

@@ -27,7 +27,7 @@ from atcheck.report.model import RunReport, TargetInfo, TestResult
 from atcheck.report.redact import scrub_files
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
-from atcheck.targets.spec import TargetSpec, parse_targets
+from atcheck.targets.spec import TargetSpec, parse_targets, unavailable_reason
 from atcheck.targets.stack import Stack
 
 
@@ -56,6 +56,8 @@ class Run:
     baseline: Baseline = field(default_factory=Baseline)
     progress_group: tuple[str, str] | None = None  # (target, suite area) of the tests now running
     progress_counts: dict[str, int] = field(default_factory=dict)
+    # Optional default targets left out because they cannot run here: reported as not run, with the reason.
+    unavailable: dict[str, tuple[TargetSpec, str]] = field(default_factory=dict)
     report: RunReport | None = None  # the report, once written: its verdict is the run's
     _closed: bool = False
 
@@ -64,6 +66,11 @@ class Run:
         """A run of ``targets`` (the default targets when empty), reporting into ``report_dir``."""
         run_id = new_run_id()
         by_name = {t.name: t for t in targets} if targets else parse_targets(())
+        unavailable: dict[str, tuple[TargetSpec, str]] = {}
+        for name, target in list(by_name.items()):
+            reason = unavailable_reason(target) if target.optional else None
+            if reason is not None:
+                unavailable[name] = (by_name.pop(name), reason)
         out = report_dir or reports_root / run_id
         scratch = Path(tempfile.mkdtemp(prefix=f"atcheck-{run_id}-"))
         ctx = LaunchContext(
@@ -75,6 +82,7 @@ class Run:
         fallback = [m for n, m in builtin_manifests().items() if n == "reference"]
         stack = Stack(by_name.values(), ctx, fallback_providers=fallback)
         run = cls(run_id=run_id, report_dir=out, targets=by_name, stack=stack, scratch_dir=scratch)
+        run.unavailable = unavailable
         run._install_guards()
         return run
 
@@ -112,13 +120,16 @@ class Run:
 
     def target_infos(self) -> list[TargetInfo]:
         infos = []
-        for name, target in self.targets.items():
+        left_out = {name: target for name, (target, _) in self.unavailable.items()}
+        for name, target in {**self.targets, **left_out}.items():
             manifest = target.manifest
             failure = self.stack.failure(name)
             ran = any(r.target == name for r in self.results)
             started = name in self.stack.start_times
             status = "ran" if (started or ran) and failure is None else "not-run"
             reason = str(failure) if failure else (None if status == "ran" else "no test needed it")
+            if name in self.unavailable:
+                reason = f"{self.unavailable[name][1]} (an optional default target; the run went on)"
             infos.append(
                 TargetInfo(
                     name=name,

@@ -20,9 +20,12 @@ CONTAINER_SUFFIX = "@container"
 INSTANCE_SEPARATOR = "#"
 
 #: The targets a run checks when none is named.
-DEFAULT_TARGETS = ("reference", "arroba", "skyware-labeler")
+DEFAULT_TARGETS = ("reference", "arroba", "skyware-labeler", "indigo-relay")
 #: The defaults under ``--launcher container``: the default targets that have a container image.
 DEFAULT_CONTAINER_TARGETS = ("reference", "arroba")
+#: Default targets whose install is optional (the relay is built with Go, which a machine may lack): where one
+#: cannot run, a default run reports it as not run, with its setup script's reason, and checks the rest.
+OPTIONAL_DEFAULTS = frozenset({"indigo-relay"})
 
 _LAUNCHERS: tuple[LauncherKind, ...] = ("process", "container", "url")
 
@@ -34,6 +37,8 @@ class TargetSpec:
     name: str  # the run's name: "reference", "reference@container", "url:127.0.0.1:2583"
     manifest: TargetManifest
     launcher: LauncherKind
+    # A default target the run may go without (see OPTIONAL_DEFAULTS); never one the user named.
+    optional: bool = False
 
     @classmethod
     def of(cls, manifest: TargetManifest, launcher: LauncherKind | None = None) -> TargetSpec:
@@ -85,7 +90,23 @@ def parse_targets(
     """The run's targets by name, in the order given; the defaults when ``specs`` is empty."""
     targets: dict[str, TargetSpec] = {}
     defaults = DEFAULT_CONTAINER_TARGETS if launcher == "container" else DEFAULT_TARGETS
-    for spec in list(specs) or list(defaults):
+    named = list(specs)
+    for spec in named or list(defaults):
         target = parse_target(spec, launcher=launcher, credentials=credentials)
+        if not named and spec in OPTIONAL_DEFAULTS:
+            target = replace(target, optional=True)
         targets[target.name] = target
     return targets
+
+
+def unavailable_reason(target: TargetSpec) -> str | None:
+    """Why a process target cannot run here before trying (a tool it needs is not installed), or None."""
+    from atcheck.tools import missing_tools
+
+    if target.launcher != "process":
+        return None
+    for service in target.manifest.services:
+        problem = missing_tools(service.process.requires) if service.process is not None else None
+        if problem:
+            return problem
+    return None
