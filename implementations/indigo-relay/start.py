@@ -12,6 +12,13 @@ happily for a host row marked ``no_ssl``. So, when the run has PDSes, this wrapp
 3. replaces itself with the relay (``exec``), which subscribes to every active host at start. The launcher's
    process-group stop then stops the relay itself.
 
+In a container (``indigo-relay@container``) the PDSes are other containers, reached by network alias, yet
+their DID documents name ``http://localhost:PORT`` and the relay accepts an account only from exactly that
+host. ``ATCHECK_RELAY_DIAL`` then lists where each PDS really is (``{all:pds.url}``, in the order of
+``ATCHECK_RELAY_UPSTREAMS``): for each one not on this machine's loopback, the wrapper listens on
+``127.0.0.1:PORT`` and forwards each connection there, so ``localhost:PORT`` means the same PDS inside the
+container as outside. It then stays as the relay's parent (passing on SIGTERM) instead of ``exec``-ing it.
+
 Configuration (environment): ``RELAY_BIN`` (the binary), ``ATCHECK_RELAY_UPSTREAMS`` (comma-separated PDS
 URLs, e.g. ``http://localhost:2583,http://localhost:2600``; empty for none), ``DATABASE_URL``
 (``sqlite://<path>``), ``RELAY_API_BIND`` and everything else the relay reads itself.
@@ -21,11 +28,14 @@ Errors are one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -118,6 +128,62 @@ def seed_hosts(path: str, hosts: list[tuple[str, bool]]) -> None:
         die(f"could not seed the host table in {path}: {exc}")
 
 
+def forwards(upstreams: str, dial: str) -> list[tuple[int, str, int]]:
+    """(local port, remote host, remote port) for each upstream that is not on this machine's loopback."""
+    names = [p.strip() for p in upstreams.split(",") if p.strip()]
+    where = [p.strip() for p in dial.split(",") if p.strip()]
+    if not where:
+        return []
+    if len(where) != len(names):
+        die(f"ATCHECK_RELAY_DIAL names {len(where)} PDS(es), ATCHECK_RELAY_UPSTREAMS {len(names)}")
+    found = []
+    for name, real in zip(names, where, strict=True):
+        local, remote = urlsplit(name), urlsplit(real)
+        if not remote.hostname or not remote.port or not local.port:
+            die(f"ATCHECK_RELAY_DIAL: {real!r} (for {name!r}) needs a host and a port")
+        if remote.hostname not in ("127.0.0.1", "localhost", "::1"):
+            found.append((local.port, remote.hostname, remote.port))
+    return found
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def forward(port: int, host: str, remote_port: int) -> None:
+    """Accept on 127.0.0.1:``port`` and pipe each connection to ``host``:``remote_port`` (a daemon thread)."""
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            try:
+                upstream = socket.create_connection((host, remote_port), timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def supervise(relay: str, env: dict[str, str]) -> None:
+    """Run the relay as a child (this process keeps the forwarders), pass SIGTERM on, exit with its code."""
+    child = subprocess.Popen([relay, "serve"], env=env, stdin=subprocess.DEVNULL)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
+    raise SystemExit(child.wait())
+
+
 def main() -> None:
     relay = os.environ.get("RELAY_BIN", "")
     if not relay or not os.access(relay, os.X_OK):
@@ -132,7 +198,14 @@ def main() -> None:
         print(f"indigo-relay start: subscribing to {names}", file=sys.stderr, flush=True)
     else:
         print("indigo-relay start: the run has no PDS; it follows no host", file=sys.stderr, flush=True)
-    os.execve(relay, [relay, "serve"], env)
+    dial = os.environ.get("ATCHECK_RELAY_DIAL", "")
+    tunnels = forwards(os.environ.get("ATCHECK_RELAY_UPSTREAMS", ""), dial)
+    if not tunnels:
+        os.execve(relay, [relay, "serve"], env)
+    for port, host, remote_port in tunnels:
+        forward(port, host, remote_port)
+        print(f"indigo-relay start: localhost:{port} -> {host}:{remote_port}", file=sys.stderr, flush=True)
+    supervise(relay, env)
 
 
 if __name__ == "__main__":

@@ -418,7 +418,7 @@ def build_image(recipe: Recipe, *, force: bool = False, progress: Progress = _qu
     tarball = base_tarball(base.tag)
     if not tarball.is_file():  # the base image came from elsewhere (an older cache): make the tarball again
         _debootstrap(tarball, progress)
-    inputs_hash = tag.rsplit("-", 1)[1]
+    inputs_hash = tag.rsplit(":", 1)[1].rsplit("-", 1)[-1]  # a repository name may hold "-" too
     payload = f"{recipe.repository}-payload:{inputs_hash}"
     log_path = containers_cache() / "logs" / f"build-{recipe.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -558,7 +558,7 @@ def build(
     problem = engine.engine_problem()
     if problem:
         raise SetupError(problem)
-    chosen = names or sorted(RECIPES)
+    chosen = names or [n for n in sorted(RECIPES) if not _optional_and_missing(RECIPES[n])]
     unknown = [n for n in chosen if n not in RECIPES and n != "base"]
     if unknown:
         raise SetupError(f"unknown image(s) {', '.join(unknown)} (known: base, {', '.join(sorted(RECIPES))})")
@@ -566,6 +566,17 @@ def build(
         results = [build_base(force=force, progress=progress)]
         results += [build_image(RECIPES[n], force=force, progress=progress) for n in chosen if n != "base"]
     return results
+
+
+def _optional_and_missing(recipe: Recipe) -> bool:
+    """An optional recipe whose host installs are missing: building every image leaves it out."""
+    if not recipe.optional:
+        return False
+    try:
+        resolve_inputs(recipe)
+    except SetupError:
+        return True
+    return False
 
 
 @contextlib.contextmanager

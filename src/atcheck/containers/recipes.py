@@ -66,6 +66,8 @@ class Recipe:
     links: tuple[tuple[str, str], ...] = ()
     #: A quick command (placeholders: {tool:NAME}) that proves the image can run its program at all.
     smoke: tuple[str, ...] = ()
+    #: Its host install is optional (the relay needs Go): building every image leaves it out when missing.
+    optional: bool = False
 
     @property
     def repository(self) -> str:
@@ -129,6 +131,33 @@ RECIPES: dict[str, Recipe] = {
                 "-c",
                 "import ssl, sqlite3, pyexpat, flask, arroba; print('smoke ok')",
             ),
+        ),
+        Recipe(
+            name="indigo-relay",
+            description="Bluesky's relay (indigo cmd/relay) and atcheck's start wrapper",
+            inputs=(
+                TreeInput(tool="indigo_relay", up=2),  # relay/<version>/, the binary and its marker
+                # The wrapper is stdlib Python (sqlite3, sockets): arroba's venv and the interpreter it links
+                # to are the Python that setup installs anyway.
+                TreeInput(tool="arroba_python", up=2, exclude=("site-packages",)),
+                TreeInput(
+                    tool="arroba_python",
+                    venv_base=True,
+                    exclude=(
+                        *("test", "tests", "idlelib", "tkinter"),
+                        *("turtledemo", "ensurepip", "site-packages"),
+                    ),
+                ),
+                TreeInput(checkout_path="implementations/indigo-relay", exclude=("__pycache__",)),
+            ),
+            # The wrapper's Python and the relay binary (cgo, against the base's glibc) both run.
+            smoke=(
+                "{tool:arroba_python}",
+                "-c",
+                "import sqlite3, subprocess; subprocess.run(['{tool:indigo_relay}', '--help'], check=True,"
+                " capture_output=True); print('smoke ok')",
+            ),
+            optional=True,
         ),
     )
 }
