@@ -22,6 +22,7 @@ import pytest
 from atcheck.suite import (
     Account,
     ConformanceFailure,
+    Frame,
     TargetUnderTest,
     XrpcClient,
     XrpcResponse,
@@ -32,9 +33,12 @@ from atcheck.suite import (
     expect_equal,
     expect_error,
     expect_ok,
+    expect_valid,
     latest_commit,
+    lexicon_schema,
     note,
     oracle_verdict,
+    subscribe,
     write_record,
 )
 from atcheck.suite.migration import STEPS, Migration, MigrationStepFailed, migrate
@@ -60,6 +64,8 @@ class Moved:
     blob_cid: str
     source: TargetUnderTest
     dest: TargetUnderTest
+    old_events: list[Frame]  # what the old PDS's firehose said about the account during the move
+    new_events: list[Frame]  # and the new PDS's
 
 
 def upload(account: Account, data: bytes, mime: str = "application/octet-stream") -> dict[str, Any]:
@@ -90,20 +96,38 @@ def moved(account_factory: Any, target: TargetUnderTest, twin: TargetUnderTest) 
     """A fresh account with records and a blob on the target, moved to the target's second instance."""
     if not all(target.supports(c) for c in NEEDS):
         pytest.skip(f"target {target.name} does not declare every capability of a migration: {NEEDS}")
-    old: Account = account_factory()
+    return move_account(account_factory(), target, twin)
+
+
+def move_account(old: Account, source: TargetUnderTest, dest: TargetUnderTest) -> Moved:
+    """Give ``old`` records and a referenced blob on ``source``, then move it to ``dest``, listening to both
+    firehoses. (A plain function, so the harness's self-tests can run it against a faulty destination.)"""
     blob = secrets.token_bytes(2048)
     ref = upload(old, blob)
-    write_record(
-        old, {"$type": COLLECTION, "image": ref, "createdAt": "2026-01-01T00:00:00.000Z"}, rkey="blob"
-    )
+    holder = {"$type": COLLECTION, "image": ref, "createdAt": "2026-01-01T00:00:00.000Z"}
+    write_record(old, holder, rkey="blob")
     for i in range(RECORD_COUNT):
         write_record(old, note(f"moved {i}", COLLECTION), rkey=f"m{i:02d}")
-    key = atproto_key(did_document(target.client("plc"), old.did), old.did)
-    records, rev = exported_records(target.client(), old.did, key)
-    migration = migrate(old, target, twin)
+    key = atproto_key(did_document(source.client("plc"), old.did), old.did)
+    records, rev = exported_records(source.client(), old.did, key)
+    # Live subscriptions opened before the move: each PDS's events about the account during it.
+    with (
+        subscribe(source.endpoint("pds").url, label="old PDS") as old_stream,
+        subscribe(dest.endpoint("pds").url, label="new PDS") as new_stream,
+    ):
+        migration = migrate(old, source, dest)
+        old_events = [f for f in old_stream.drain(quiet=1.5, limit=15) if f.did == old.did]
+        new_events = [f for f in new_stream.drain(quiet=1.5, limit=15) if f.did == old.did]
     assert migration.new is not None
     blob_cid = str(compute_cid(blob, RAW))
-    return Moved(old, migration.new, migration, records, rev, blob, blob_cid, target, twin)
+    return Moved(
+        old, migration.new, migration, records, rev, blob, blob_cid, source, dest, old_events, new_events
+    )
+
+
+def events(frames: list[Frame]) -> list[str]:
+    """A compact account of a stream's events, for failure messages."""
+    return [f"{f.t} {f.json() if f.t != '#commit' else f.body.get('rev')}" for f in frames]
 
 
 def status_of(pds: XrpcClient, did: str) -> tuple[dict[str, Any], XrpcResponse]:
@@ -220,6 +244,53 @@ def test_the_old_pds_reports_the_account_deactivated_and_refuses_writes(moved: M
 def test_the_old_pds_answers_repo_deactivated(moved: Moved) -> None:
     resp = moved.source.client().query("com.atproto.sync.getRepo", {"did": moved.old.did})
     expect_error(resp, 400, "RepoDeactivated")
+
+
+@pytest.mark.requirement("MIG-06")
+@pytest.mark.needs(*NEEDS)
+def test_check_account_status_reports_the_imported_account(moved: Moved) -> None:
+    """checkAccountStatus on the new PDS (the account's own session) reports what arrived: activated, a valid
+    DID, the repo's commit and rev, the records indexed and the blobs expected and imported."""
+    resp = moved.new.client.query("com.atproto.server.checkAccountStatus")
+    got = expect_ok(resp)
+    expect_valid(got, lexicon_schema("com.atproto.server.checkAccountStatus", "output"), "its output", resp)
+    head = latest_commit(moved.dest.client(), moved.new.did)
+    expect_equal(got.get("activated"), True, "activated (after activateAccount)", resp)
+    expect_equal(got.get("validDid"), True, "validDid (the DID document names this PDS)", resp)
+    expect_equal(got.get("repoCommit"), head.cid, "repoCommit (getLatestCommit's cid)", resp)
+    expect_equal(got.get("repoRev"), head.rev, "repoRev (getLatestCommit's rev)", resp)
+    records, _rev = exported_records(moved.dest.client(), moved.new.did, None)
+    expect_equal(got.get("indexedRecords"), len(records), "indexedRecords (the records in the repo)", resp)
+    expect_equal(got.get("expectedBlobs"), 1, "expectedBlobs (one blob is referenced)", resp)
+    expect_equal(got.get("importedBlobs"), 1, "importedBlobs (that blob was uploaded)", resp)
+
+
+@pytest.mark.requirement("MIG-10")
+@pytest.mark.needs(*NEEDS, "sync.subscribe-repos")
+def test_the_new_pds_announces_identity_and_activation(moved: Moved) -> None:
+    """account §PDS Account Migration: updating the identity "results in an #identity event being emitted from
+    at least the new PDS host"; activation then makes the account active there (#account active=true)."""
+    seen = events(moved.new_events)
+    types = [f.t for f in moved.new_events]
+    expect("#identity" in types, "an #identity event for the account on the new PDS's firehose", seen)
+    active = [f for f in moved.new_events if f.t == "#account" and f.body.get("active") is True]
+    expect(bool(active), "an #account event with active=true on the new PDS's firehose", seen)
+
+
+@pytest.mark.requirement("MIG-11", "ACCT-05")
+@pytest.mark.needs(*NEEDS, "sync.subscribe-repos")
+def test_the_old_pds_announces_the_deactivation(moved: Moved) -> None:
+    """deactivateAccount on the old PDS emits ``#account`` with active=false and status=deactivated."""
+    gone = [
+        f
+        for f in moved.old_events
+        if f.t == "#account" and f.body.get("active") is False and f.body.get("status") == "deactivated"
+    ]
+    expect(
+        bool(gone),
+        "#account active=false status=deactivated on the old PDS's firehose",
+        events(moved.old_events),
+    )
 
 
 # -- service auth --------------------------------------------------------------------------------------------
