@@ -14,6 +14,7 @@ from atcheck.catalogue import load_catalogue
 from atcheck.errors import AtcheckError
 from atcheck.paths import suites_dir
 from atcheck.pytest_plugin.configure import wanted_requirements
+from atcheck.pytest_plugin.peers import marker_problem
 from atcheck.pytest_plugin.state import requirement_ids, run_of
 
 _SHOWN_PROBLEMS = 20
@@ -62,6 +63,9 @@ def pytest_collection_modifyitems(
         unknown = [i for i in ids if i not in catalogue]
         if unknown:
             problems.append(f"{item.nodeid}: unknown requirement ID(s) {', '.join(unknown)}")
+        interop_problem = marker_problem(item)
+        if interop_problem:
+            problems.append(f"{item.nodeid}: {interop_problem}")
         if wanted and not wanted.intersection(ids):
             deselected.append(item)
             continue
@@ -76,7 +80,7 @@ def pytest_collection_modifyitems(
         shown = "\n  ".join(problems[:_SHOWN_PROBLEMS])
         rest = len(problems) - _SHOWN_PROBLEMS
         more = f"\n  ... and {rest} more" if rest > 0 else ""
-        raise pytest.UsageError(f"atcheck: requirement markers are wrong:\n  {shown}{more}")
+        raise pytest.UsageError(f"atcheck: test markers are wrong:\n  {shown}{more}")
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

@@ -108,6 +108,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "by default the one role its requirements' applies_to name",
     )
     config.addinivalue_line("markers", "needs(*capabilities): capabilities a target must declare")
+    config.addinivalue_line(
+        "markers",
+        "interop(scenario, producer=FIXTURE, consumer=FIXTURE): the direction of a test between two "
+        "implementations, for the report's interop matrix (e.g. producer='target', consumer='twin')",
+    )
     if hasattr(config, "workerinput"):
         return
     handoff = handoff_of(config)

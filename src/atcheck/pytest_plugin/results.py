@@ -15,6 +15,7 @@ import pytest
 from atcheck.catalogue import load_catalogue
 from atcheck.pytest_plugin import allure_output, terminal
 from atcheck.pytest_plugin.outcomes import add_hypothesis_details, apply_baseline, outcome_of, with_liveness
+from atcheck.pytest_plugin.peers import interop_of, peers_of
 from atcheck.pytest_plugin.state import RESULT_KEY, requirement_ids, run_of, target_param
 from atcheck.report.defects import charged_role
 from atcheck.report.model import Outcome, TestResult
@@ -118,6 +119,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         duration_s=round(report.duration, 4),
         evidence=list(recorder.exchanges) if recorder and result_outcome != Outcome.PASSED else [],
         role=role_of(item),
+        peers=peers_of(item, name),
+        interop=interop_of(item),
     )
     if result_outcome in (Outcome.FAILED, Outcome.ERROR):
         notes = getattr(call.excinfo.value, "__notes__", []) if call.excinfo is not None else []

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from atcheck.report.clip import clip, first_line
 from atcheck.report.defects import count, defects, headline, headline_symbol
+from atcheck.report.interop import Cell, Scenario, interop_matrix
 from atcheck.report.model import (
     Exchange,
     Outcome,
@@ -349,6 +350,68 @@ def _matrix(report: RunReport, index: _Index) -> str:
     )
 
 
+#: How each interop cell column is shown: (chip class, (symbol, word)).
+INTEROP_LABEL: dict[str, tuple[str, tuple[str, str]]] = {
+    "passed": ("passed", ("✓", "pass")),
+    "failed": ("failed", ("✗", "FAIL")),
+    "known": ("known", ("✗", "known")),
+    "error": ("error", ("⚠", "error")),
+    "skipped": ("skipped", ("↷", "skip")),
+}
+
+
+def _interop_cell(cell: Cell, report: RunReport, index: _Index) -> str:
+    """Counts as chips (a failing chip links to its first failure), then every result of the cell."""
+    chips = []
+    for column, n in cell.counts.items():
+        if not n:
+            continue
+        kind, label = INTEROP_LABEL[column]
+        first = next((i for i in cell.results if cell.columns[i] == column), None)
+        href = index.fail_anchor.get(first) if first is not None and column != "passed" else None
+        chips.append(_chip(kind, label, f"{n} {column}", href=href, count=f" {n}"))
+    items = []
+    for i in cell.results:
+        result = report.results[i]
+        kind, label = INTEROP_LABEL[cell.columns[i]]
+        anchor = index.fail_anchor.get(i) if cell.columns[i] != "passed" else None
+        chip = _chip(kind, label, cell.columns[i], href=anchor)
+        where = f"<span class='muted'>on {_e(result.target)}</span>"
+        items.append(f"<li>{chip} <code>{_e(result.test_id)}</code> {where}</li>")
+    listing = (
+        f"<details><summary>{len(cell.results)} result(s)</summary>"
+        f"<ul class='small'>{''.join(items)}</ul></details>"
+    )
+    return f"<td class='ic ic-{_e(cell.worst)}'>{' '.join(chips)}{listing}</td>"
+
+
+def _interop(report: RunReport, index: _Index, scenarios: list[Scenario]) -> str:
+    """Per scenario, producers (rows) x consumers (columns); empty when no result declares a direction."""
+    if not scenarios:
+        return ""
+    blocks = []
+    for scenario in scenarios:
+        head = "".join(f"<th scope='col'>{_e(c)}</th>" for c in scenario.consumers)
+        rows = []
+        for producer in scenario.producers:
+            cells = []
+            for consumer in scenario.consumers:
+                cell = scenario.cells.get((producer, consumer))
+                cells.append(_interop_cell(cell, report, index) if cell else "<td class='muted'>—</td>")
+            rows.append(f"<tr><th scope='row'>{_e(producer)}</th>{''.join(cells)}</tr>")
+        blocks.append(
+            f"<h3>{_e(scenario.name)}</h3><div class='scroll'><table class='targets interop'><thead><tr>"
+            f"<th>producer &darr; / consumer &rarr;</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+            "</table></div>"
+        )
+    return (
+        "<section id='interop'><h2>Interop matrix</h2><p class='muted'>Tests between two implementations, "
+        "per scenario: the producer (row) made what the consumer (column) took in. Each cell counts the "
+        "results of that pair; <i>known</i> is a failure the baseline expects. A failing chip links to the "
+        f"failure's evidence.</p>{''.join(blocks)}</section>"
+    )
+
+
 def _headers_table(headers: dict[str, str]) -> str:
     if not headers:
         return ""
@@ -505,6 +568,8 @@ a.v{text-decoration:underline}
 .v-error{background:#fbefff;color:#6e40c9;border-color:#d8b9ff;font-weight:600}
 .v-skipped{background:#eaeef2;color:#424a53;border-color:#d1d9e0}
 .v-untested{background:#fff;color:#6e7781;border-style:dashed;border-color:#afb8c1}
+.v-known{background:#fff8c5;color:#7d4e00;border-color:#d4a72c}
+.interop td{min-width:9rem}.interop ul{margin:.2rem 0;padding-left:1rem}
 .v-not-run{background:#fff;color:#6e7781;border-style:dotted;border-color:#afb8c1}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-start;margin:.5rem 0}
 .filters fieldset{border:1px solid var(--line);padding:.2rem .5rem;margin:0;max-width:100%}
@@ -575,6 +640,8 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
     css = f"{_CSS}:root{{--cols:{cols}}}\n{_filter_css(n_areas, len(index.summary.levels))}"
     skips = _skips(report)
     skips_link = " · <a href='#skips'>Skips</a>" if skips else ""
+    interop = _interop(report, index, interop_matrix(report))
+    interop_link = "<a href='#interop'>Interop</a> · " if interop else ""
     csp = (
         f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(_JS)}'; img-src data:; "
         "base-uri 'none'; form-action 'none'"
@@ -583,10 +650,11 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
         [
             _header(report, index),
             "<nav><a href='#targets'>Targets</a> · <a href='#defects'>Distinct failures</a> · "
-            "<a href='#matrix'>Matrix</a> · "
+            f"<a href='#matrix'>Matrix</a> · {interop_link}"
             f"<a href='#failures'>Failures</a>{skips_link}</nav>",
             _targets(report, index),
             _defects(report, index),
+            interop,
             _matrix(report, index),
             _failures(report, index),
             skips,

@@ -18,8 +18,10 @@ from atcheck.errors import SetupError, UsageError
 from atcheck.paths import project_root
 from atcheck.report.clip import clip
 from atcheck.report.defects import defects, headline
+from atcheck.report.interop import Scenario, interop_matrix
 from atcheck.report.model import (
     Exchange,
+    Interop,
     Outcome,
     RequirementInfo,
     RunReport,
@@ -80,6 +82,34 @@ def summary_json(summary: Summary) -> dict[str, Any]:
     }
 
 
+def interop_json(report: RunReport, scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    """The interop matrix (:mod:`atcheck.report.interop`): per scenario, one cell per producer x consumer."""
+    return [
+        {
+            "scenario": s.name,
+            "producers": s.producers,
+            "consumers": s.consumers,
+            "cells": [
+                {
+                    "producer": cell.producer,
+                    "consumer": cell.consumer,
+                    **cell.counts,
+                    "results": [
+                        {
+                            "test_id": report.results[i].test_id,
+                            "target": report.results[i].target,
+                            "counted": cell.columns[i],
+                        }
+                        for i in cell.results
+                    ],
+                }
+                for cell in s.cells.values()
+            ],
+        }
+        for s in scenarios
+    ]
+
+
 def report_json(report: RunReport, *, matrix: Matrix | None = None) -> dict[str, Any]:
     """The report as a JSON-ready dict (already redacted by the caller; see :mod:`atcheck.report.writer`)."""
     if matrix is None:
@@ -90,6 +120,7 @@ def report_json(report: RunReport, *, matrix: Matrix | None = None) -> dict[str,
     for (req_id, target), verdict in matrix.items():
         nested.setdefault(req_id, {})[target] = str(verdict)
     data["matrix"] = nested
+    data["interop"] = interop_json(report, interop_matrix(report))
     data["summary"] = summary_json(summarize(report, matrix))
     found = defects(report)
     data["summary"]["headline"] = headline(report, found)
@@ -161,6 +192,7 @@ def report_from_json(data: dict[str, Any]) -> RunReport:
                     **r,
                     "outcome": Outcome(r["outcome"]),
                     "evidence": [_build(Exchange, e) for e in r["evidence"]],
+                    "interop": _build(Interop, r["interop"]) if r.get("interop") else None,
                 },
             )
             for r in data["results"]

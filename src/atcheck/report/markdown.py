@@ -17,6 +17,7 @@ import re
 
 from atcheck.report.clip import first_line
 from atcheck.report.defects import Defect, count, defects, headline, headline_symbol
+from atcheck.report.interop import Cell, Scenario, interop_matrix
 from atcheck.report.model import RunReport, Verdict, requirement_matrix
 from atcheck.report.summary import Matrix, summarize
 
@@ -109,6 +110,8 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
         )
         head.append("")
 
+    head += _interop_tables(interop_matrix(report))
+
     # Distinct MUST failures, per target and the role they are charged to, one line each.
     lines: list[str] = []
     for target in report.targets:
@@ -165,3 +168,42 @@ def _defect_line(defect: Defect) -> str:
     else:
         state = f"*known failure: {escape_md(first_line(defect.reason or '', MESSAGE_CHARS))}*"
     return f"- {_code(defect.test)} · {ids}{cases} · {state}: {why}"
+
+
+#: Words of the interop cell columns (:data:`atcheck.report.interop.COLUMNS`).
+INTEROP_WORDS = {"passed": "pass", "failed": "FAIL", "known": "known", "error": "error", "skipped": "skip"}
+
+
+def _interop_cell(cell: Cell) -> str:
+    """Counts, a failing one linking to the first such failure's evidence in report.html (same anchors)."""
+    parts = []
+    for column, n in cell.counts.items():
+        if not n:
+            continue
+        text = f"{n} {INTEROP_WORDS[column]}"
+        first = next((i for i in cell.results if cell.columns[i] == column), None)
+        if column in ("failed", "known", "error") and first is not None:
+            text = f"[{text}](report.html#f-{first})"
+        parts.append(text)
+    return " · ".join(parts) or "—"
+
+
+def _interop_tables(scenarios: list[Scenario]) -> list[str]:
+    """The interop matrix, one producer (row) x consumer (column) table per scenario."""
+    if not scenarios:
+        return []
+    lines = ["### Interop: producer (row) x consumer (column)", ""]
+    for scenario in scenarios:
+        lines.append(f"**{escape_md(scenario.name)}**")
+        lines.append("")
+        lines.append("| producer | " + " | ".join(escape_md(c) for c in scenario.consumers) + " |")
+        lines.append("|---|" + "---|" * len(scenario.consumers))
+        for producer in scenario.producers:
+            cells = [scenario.cells.get((producer, c)) for c in scenario.consumers]
+            lines.append(
+                f"| {escape_md(producer)} | "
+                + " | ".join(_interop_cell(cell) if cell else "—" for cell in cells)
+                + " |"
+            )
+        lines.append("")
+    return lines

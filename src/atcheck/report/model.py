@@ -73,6 +73,19 @@ class Exchange:
 
 
 @dataclass
+class Interop:
+    """Which way a test that exercised two implementations ran: the interop matrix's (scenario, pair) cells.
+
+    ``producers`` made what ``consumers`` took in (a PDS's commits and a relay reading them; the old PDS of a
+    migration and the new one). Each lists run names; the matrix counts the result once per pair.
+    """
+
+    scenario: str  # e.g. "federation", "migration"
+    producers: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TestResult:
     test_id: str  # e.g. "suites/repo/test_records.py::test_create_record_cid"
     target: str
@@ -85,6 +98,10 @@ class TestResult:
     seed: str | None = None  # hypothesis seed or similar, to reproduce
     known_failure: str | None = None  # the baseline's reason, when this failure was expected
     role: str | None = None  # the service role the test checks, charged with its failure (report/defects.py)
+    #: run names of the other implementations or instances the test exercised (a peer PDS, a twin, a relay's
+    #: upstreams); empty for a test of the target alone
+    peers: list[str] = field(default_factory=list)
+    interop: Interop | None = None  # the direction, when the test declares one (report/interop.py)
 
 
 @dataclass
