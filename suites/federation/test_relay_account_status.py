@@ -30,8 +30,12 @@ from atcheck.suite import (
 from atcheck.suite.federation import StreamRecorder, TimedFrame
 from atcheck.suite.upstreams import Upstream
 
-# Every test here judges the relay (the PDSes are its upstreams): failures are charged to it.
-pytestmark = pytest.mark.role("relay")
+# Every test here judges the relay (the PDSes are its upstreams): failures are charged to it. In the report's
+# interop matrix, each PDS -> relay pair is a cell; a failure names its pair as "[pds -> relay]".
+pytestmark = [
+    pytest.mark.role("relay"),
+    pytest.mark.interop("federation", producer="upstreams", consumer="target"),
+]
 
 COLLECTION = "com.example.atcheck.federated"
 #: How long a status change may take through the relay (SYNC-HTTP-13 allows "seconds to minutes"; a relay
@@ -141,6 +145,11 @@ def _each(scene: StatusScene) -> list[StatusChange]:
     return scene.changes
 
 
+def _pair(scene: StatusScene, change: StatusChange) -> str:
+    """The ``[pds -> relay]`` tag that places a problem in its interop matrix cell."""
+    return f"[{change.upstream.name} -> {scene.relay.name}]"
+
+
 def _fail_if(problems: list[str], expected: str) -> None:
     if problems:
         raise ConformanceFailure(expected, "; ".join(problems))
@@ -153,7 +162,7 @@ def test_the_relay_emits_account_events_for_a_status_change(status_scene: Status
     problems = []
     for change in _each(status_scene):
         if change.problem:
-            problems.append(change.problem)
+            problems.append(f"{_pair(status_scene, change)} {change.problem}")
             continue
         events = [
             (e.get("active"), e.get("status")) for e in _account_frames(change.frames, change.account.did)
@@ -161,7 +170,7 @@ def test_the_relay_emits_account_events_for_a_status_change(status_scene: Status
         off = next((i for i, e in enumerate(events) if e == (False, "deactivated")), None)
         on = next((i for i, e in enumerate(events) if off is not None and i > off and e[0] is True), None)
         if off is None or on is None:
-            problems.append(f"[{change.upstream.name}] #account events on the relay: {events}")
+            problems.append(f"{_pair(status_scene, change)} #account events on the relay: {events}")
     _fail_if(problems, "#account active=false status=deactivated, then active=true, on the relay")
 
 
@@ -172,7 +181,7 @@ def test_the_relay_repo_status_follows_the_pds(status_scene: StatusScene) -> Non
     problems = []
     for change in _each(status_scene):
         if change.problem:
-            problems.append(change.problem)
+            problems.append(f"{_pair(status_scene, change)} {change.problem}")
             continue
         for resp, want in (
             (change.relay_status_inactive, (False, "deactivated")),
@@ -182,7 +191,9 @@ def test_the_relay_repo_status_follows_the_pds(status_scene: StatusScene) -> Non
             got = (body.get("active"), body.get("status")) if isinstance(body, dict) else None
             if got != want:
                 shown = resp.describe() if resp is not None else "no answer"
-                problems.append(f"[{change.upstream.name}] want active/status {want}, got {got} ({shown})")
+                problems.append(
+                    f"{_pair(status_scene, change)} want active/status {want}, got {got} ({shown})"
+                )
     _fail_if(problems, f"the relay's getRepoStatus to follow the PDS within {PROPAGATION_S:g} s")
 
 
@@ -195,10 +206,10 @@ def test_the_relay_refuses_the_latest_commit_of_a_deactivated_repo(status_scene:
     problems = []
     for change in _each(status_scene):
         if change.problem or change.relay_latest_inactive is None:
-            problems.append(change.problem or "no answer")
+            problems.append(f"{_pair(status_scene, change)} {change.problem or 'no answer'}")
             continue
         try:
             expect_error(change.relay_latest_inactive, (400, 403, 404), "RepoDeactivated")
         except ConformanceFailure as exc:
-            problems.append(f"[{change.upstream.name}] {exc}")
+            problems.append(f"{_pair(status_scene, change)} {exc}")
     _fail_if(problems, "RepoDeactivated from the relay for a deactivated account")

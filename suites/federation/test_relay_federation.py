@@ -32,8 +32,12 @@ from atcheck.suite import (
 )
 from atcheck.suite.federation import Federation, Producer, frame_rev, list_all, percentile
 
-# Every test here judges the relay (the PDSes are its upstreams): failures are charged to it.
-pytestmark = pytest.mark.role("relay")
+# Every test here judges the relay (the PDSes are its upstreams): failures are charged to it. In the report's
+# interop matrix, each PDS -> relay pair is a cell; _judge names a failing pair as "[pds -> relay]".
+pytestmark = [
+    pytest.mark.role("relay"),
+    pytest.mark.interop("federation", producer="upstreams", consumer="target"),
+]
 
 #: atcheck's budget for a relay's forwarding latency (PDS frame -> relay frame), at the 95th percentile.
 LATENCY_BUDGET_P95_S = 2.0

@@ -50,6 +50,9 @@ CAR = "application/vnd.ipld.car"
 CREATE_ACCOUNT = "com.atproto.server.createAccount"
 NEEDS = ("account.create", "account.session", "repo.write", "sync.get-repo", "identity.plc")
 
+# In the report's interop matrix: the target gives the account, the twin (or a peer) takes it.
+pytestmark = pytest.mark.interop("migration", producer="target", consumer="twin")
+
 
 @dataclass
 class Moved:
@@ -421,6 +424,7 @@ def test_sign_plc_operation_refuses_a_wrong_token(account_factory: Any, twin: Ta
 
 @pytest.mark.requirement("MIG-01", "MIG-03")
 @pytest.mark.needs(*NEEDS)
+@pytest.mark.interop("migration", producer="target", consumer="peer")
 def test_an_account_moves_to_another_implementation(
     account_factory: Any, target: TargetUnderTest, peer: TargetUnderTest
 ) -> None:

@@ -55,17 +55,22 @@ def peers_of(item: pytest.Item, target: str) -> list[str]:
 
 
 def marker_problem(item: pytest.Item) -> str | None:
-    """What is wrong with a test's ``interop`` marker, if anything (checked at collection)."""
-    for mark in item.iter_markers(MARKER):
-        if len(mark.args) != 1 or not isinstance(mark.args[0], str) or not mark.args[0]:
-            return "@pytest.mark.interop takes one scenario name, e.g. interop('migration', ...)"
-        if set(mark.kwargs) != set(_SIDES):
-            return "@pytest.mark.interop needs exactly producer= and consumer= (fixture names)"
-        for side in _SIDES:
-            name = mark.kwargs[side]
-            fixturenames = getattr(item, "fixturenames", [])
-            if not isinstance(name, str) or name not in fixturenames:
-                return f"@pytest.mark.interop {side}={name!r} is not a fixture this test uses"
+    """What is wrong with a test's ``interop`` marker, if anything (checked at collection).
+
+    Only the closest marker counts: one on a function overrides a module's ``pytestmark`` default.
+    """
+    mark = item.get_closest_marker(MARKER)
+    if mark is None:
+        return None
+    if len(mark.args) != 1 or not isinstance(mark.args[0], str) or not mark.args[0]:
+        return "@pytest.mark.interop takes one scenario name, e.g. interop('migration', ...)"
+    if set(mark.kwargs) != set(_SIDES):
+        return "@pytest.mark.interop needs exactly producer= and consumer= (fixture names)"
+    fixturenames = getattr(item, "fixturenames", [])
+    for side in _SIDES:
+        name = mark.kwargs[side]
+        if not isinstance(name, str) or name not in fixturenames:
+            return f"@pytest.mark.interop {side}={name!r} is not a fixture this test uses"
     return None
 
 
