@@ -3,7 +3,8 @@
 A real pytest session in a subprocess, with two fake PDS targets and a fake relay target whose service
 declares ``needs_all = ["pds"]``: the relay's tests get both PDSes (with their host names and an account
 factory), the PDS targets' tests are skipped with the reason, and a note a passing test leaves with
-``record_property("atcheck_note", ...)`` becomes its message in report.json.
+``record_property("atcheck_note", ...)`` becomes its message in report.json. The relay's result names the
+PDSes as its peers, and its interop marker puts it in both PDS -> relay cells of the report's matrix.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SUITE = textwrap.dedent(
     import pytest
 
     @pytest.mark.requirement("SYNC-HTTP-11")
+    @pytest.mark.interop("federation", producer="upstreams", consumer="target")
     def test_relay_sees_its_pdses(target, upstreams, record_property):
         names = sorted(u.name for u in upstreams)
         assert names == ["pds-a", "pds-b"], names
@@ -87,8 +89,15 @@ def test_a_relay_gets_every_pds_of_the_run_and_a_pds_is_skipped(tmp_path: Path) 
     results = {r["target"]: r for r in report["results"]}
     assert results["relay"]["outcome"] == "passed", results["relay"]
     assert results["relay"]["message"].startswith("followed localhost:")
+    assert sorted(results["relay"]["peers"]) == ["pds-a", "pds-b"]
+    assert results["relay"]["interop"]["consumers"] == ["relay"]
+    (scenario,) = report["interop"]
+    cells = {(c["producer"], c["consumer"]): c["passed"] for c in scenario["cells"]}
+    assert cells == {("pds-a", "relay"): 1, ("pds-b", "relay"): 1}
     for name in ("pds-a", "pds-b"):  # skipped, as a relay test on a target that is no relay
         assert results[name]["outcome"] == "skipped"
+        assert results[name]["peers"] == []  # skipped before any fixture gave it a peer
+        assert results[name]["interop"] is None
         assert f"which target {name} does not provide" in results[name]["message"]
 
 

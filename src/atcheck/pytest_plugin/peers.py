@@ -10,8 +10,8 @@ federation the upstreams give and the relay takes), so a test declares it, namin
 
     @pytest.mark.interop("migration", producer="target", consumer="twin")
 
-The names resolve to run names when the result is built; a fixture that never produced a value (the test was
-skipped before it ran) resolves to nothing, and the result then stays out of the interop matrix.
+The names resolve to run names when the result is built; when a fixture never produced a value (the test was
+skipped before it ran), the result has no direction and stays out of the interop matrix.
 """
 
 from __future__ import annotations
@@ -75,13 +75,16 @@ def marker_problem(item: pytest.Item) -> str | None:
 
 
 def interop_of(item: pytest.Item) -> Interop | None:
-    """The test's declared direction, its fixture names resolved to run names (None without a marker)."""
+    """The test's declared direction, its fixture names resolved to run names.
+
+    None without a marker, or when a side resolved to nothing (the test stopped before that fixture ran).
+    """
     mark = item.get_closest_marker(MARKER)
     if mark is None or marker_problem(item) is not None:
         return None
     funcargs = _funcargs(item)
-    return Interop(
-        scenario=str(mark.args[0]),
-        producers=_names(funcargs.get(mark.kwargs["producer"])),
-        consumers=_names(funcargs.get(mark.kwargs["consumer"])),
-    )
+    producers = _names(funcargs.get(mark.kwargs["producer"]))
+    consumers = _names(funcargs.get(mark.kwargs["consumer"]))
+    if not producers or not consumers:
+        return None
+    return Interop(scenario=str(mark.args[0]), producers=producers, consumers=consumers)
