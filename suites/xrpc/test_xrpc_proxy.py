@@ -23,7 +23,16 @@ from typing import Any
 
 import pytest
 
-from atcheck.suite import Account, ConformanceFailure, XrpcClient, expect, expect_equal, expect_ok
+from atcheck.suite import (
+    Account,
+    ConformanceFailure,
+    TargetUnderTest,
+    XrpcClient,
+    expect,
+    expect_equal,
+    expect_ok,
+    skip_under_launcher,
+)
 
 SERVICE_ID = "atcheck_upstream"
 ECHO = "com.example.atcheck.proxied"
@@ -82,7 +91,10 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[Upstream]:
+def upstream(target: TargetUnderTest) -> Iterator[Upstream]:
+    skip_under_launcher(
+        target, "container", "the upstream listens on this machine's loopback, out of a container's reach"
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Upstream("", "")))
     port = server.server_address[1]
     up = Upstream(did=f"did:web:localhost%3A{port}", url=f"http://localhost:{port}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from atcheck.containers.compare import compare
+from atcheck.containers.compare import LAUNCHER_SKIP, compare
 from atcheck.errors import UsageError
 from atcheck.report import model
 from atcheck.report.model import Outcome, RunReport, TargetInfo
@@ -61,3 +61,15 @@ def test_a_different_or_missing_outcome_is_reported_with_the_failing_message() -
 def test_an_unknown_target_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="not in the report"):
         compare(report({"t1": {"a": Outcome.PASSED}}), "a", "reference@container")
+
+
+def test_a_skip_that_declares_the_launcher_inapplicable_is_not_a_difference() -> None:
+    """skip_under_launcher's reason marks a check that cannot work under one launcher; any other skip beside
+    a verdict still differs (a launcher that makes checks skip must not look equal)."""
+    rep = report(
+        {"t1": {"a": Outcome.PASSED, "b": Outcome.SKIPPED}, "t2": {"a": Outcome.PASSED, "b": Outcome.SKIPPED}}
+    )
+    rep.results[1].message = f"{LAUNCHER_SKIP}container launcher: out of reach"
+    total, diffs = compare(rep, "a", "b")
+    assert total == 2
+    assert [d.test_id for d in diffs] == ["t2"]

@@ -13,6 +13,10 @@ from pathlib import Path
 from atcheck.errors import UsageError
 from atcheck.report.model import RunReport
 
+#: How a suite says a check cannot run under one launcher (see :func:`atcheck.suite.skip_under_launcher`):
+#: such a skip beside a verdict under the other launcher is not a difference, it is a check not compared.
+LAUNCHER_SKIP = "not applicable under the "
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -44,7 +48,11 @@ def compare(report: RunReport, left: str, right: str) -> tuple[int, list[Differe
     for test_id in sorted(set(a) | set(b)):
         left_outcome, left_message = a.get(test_id, ("absent", ""))
         right_outcome, right_message = b.get(test_id, ("absent", ""))
-        if left_outcome != right_outcome:
+        one_side_inapplicable = any(
+            outcome == "skipped" and message.startswith(LAUNCHER_SKIP)
+            for outcome, message in ((left_outcome, left_message), (right_outcome, right_message))
+        )
+        if left_outcome != right_outcome and not one_side_inapplicable:
             detail = right_message if right_outcome not in ("passed", "absent") else left_message
             differences.append(Difference(test_id, left_outcome, right_outcome, detail))
     return len(set(a) | set(b)), differences

@@ -74,7 +74,7 @@ from atcheck.suite.records import (
     record_uri,
     write_record,
 )
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.target import TargetDidNotStart, TargetUnderTest, skip_under_launcher
 from atcheck.suite.upstream import UPSTREAM_CASES, HostileUpstreamRun, UpstreamCase, run_hostile_upstream
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
@@ -131,6 +131,7 @@ __all__ = [
     "read_record",
     "record_uri",
     "run_hostile_upstream",
+    "skip_under_launcher",
     "subscribe",
     "verify_commit_frame",
     "verify_sync_frame",
