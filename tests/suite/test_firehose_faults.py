@@ -22,12 +22,8 @@ import pytest
 from atcheck.accounts import Account, AccountFactory
 from atcheck.checks import ConformanceFailure
 from atcheck.suite.firehose import History
-from atcheck.targets.launchers.base import LaunchContext
-from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
-from atcheck.targets.spec import TargetSpec
-from atcheck.targets.stack import Stack
-from atcheck.tools import missing_tools
+from atcheck.targets.stack import RunningTarget, Stack
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
 SUITE = Path(__file__).resolve().parents[2] / "suites" / "firehose"
@@ -84,24 +80,15 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
-    problem = missing_tools(("node22", "reference_dir"))
-    if problem:
-        pytest.skip(f"reference target not installed: {problem}")
-    root = tmp_path_factory.mktemp("firehose-faults")
-    ctx = LaunchContext(run_id="selftest", run_dir=root / "run", log_dir=root / "logs")
-    stack = Stack([TargetSpec.of(builtin_manifests()["reference"])], ctx)
-    try:
-        running = stack.start("reference")
-        pds, plc = running.endpoint(Role.PDS), running.endpoint(Role.PLC)
-        assert pds is not None and plc is not None
-        pds_client, plc_client = XrpcClient(pds.url), XrpcClient(plc.url)
-        factory = AccountFactory(pds, pds_client, provisioning="xrpc", handle_domain=".test")
-        yield Reference(factory, pds.url, plc_client)
-        pds_client.close()
-        plc_client.close()
-    finally:
-        stack.stop_all()
+def reference(reference_stack: tuple[Stack, RunningTarget]) -> Iterator[Reference]:
+    _stack, running = reference_stack
+    pds, plc = running.endpoint(Role.PDS), running.endpoint(Role.PLC)
+    assert pds is not None and plc is not None
+    pds_client, plc_client = XrpcClient(pds.url), XrpcClient(plc.url)
+    factory = AccountFactory(pds, pds_client, provisioning="xrpc", handle_domain=".test")
+    yield Reference(factory, pds.url, plc_client)
+    pds_client.close()
+    plc_client.close()
 
 
 def _history_through(reference: Reference, fault: Any) -> History:

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,12 +23,8 @@ from atcheck.accounts import AccountFactory
 from atcheck.checks import ConformanceFailure
 from atcheck.oracle.cid import RAW, compute_cid
 from atcheck.suite.target import TargetUnderTest
-from atcheck.targets.launchers.base import LaunchContext
-from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
-from atcheck.targets.spec import TargetSpec
-from atcheck.targets.stack import Stack
-from atcheck.tools import missing_tools
+from atcheck.targets.stack import RunningTarget, Stack
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
@@ -85,25 +80,16 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    problem = missing_tools(("node22", "reference_dir"))
-    if problem:
-        pytest.skip(f"reference target not installed: {problem}")
-    root = tmp_path_factory.mktemp("migration-faults")
-    ctx = LaunchContext(run_id="selftest", run_dir=root / "run", log_dir=root / "logs")
-    stack = Stack([TargetSpec.of(builtin_manifests()["reference"])], ctx)
-    try:
-        running = stack.start("reference")
-        twin_running = stack.start_instance("reference")
-        recorder = EvidenceRecorder()
-        source = TargetUnderTest("reference", running.manifest, running, recorder)
-        twin = TargetUnderTest(twin_running.name, twin_running.manifest, twin_running, recorder)
-        pds = running.endpoint(Role.PDS)
-        assert pds is not None
-        factory = AccountFactory(pds, source.client(), provisioning="xrpc", handle_domain=".test")
-        yield Pair(source, twin, factory)
-    finally:
-        stack.stop_all()
+def pair(reference_stack: tuple[Stack, RunningTarget]) -> Pair:
+    stack, running = reference_stack
+    twin_running = stack.start_instance("reference")
+    recorder = EvidenceRecorder()
+    source = TargetUnderTest("reference", running.manifest, running, recorder)
+    twin = TargetUnderTest(twin_running.name, twin_running.manifest, twin_running, recorder)
+    pds = running.endpoint(Role.PDS)
+    assert pds is not None
+    factory = AccountFactory(pds, source.client(), provisioning="xrpc", handle_domain=".test")
+    return Pair(source, twin, factory)
 
 
 def behind_proxy(twin: TargetUnderTest, proxy_url: str) -> TargetUnderTest:
