@@ -221,8 +221,8 @@ def test_every_blob_arrives_with_the_same_bytes(moved: Moved) -> None:
 def test_the_account_is_active_on_the_new_pds(moved: Moved) -> None:
     got, resp = status_of(moved.dest.client(), moved.new.did)
     expect_equal(got.get("active"), True, "getRepoStatus' active on the new PDS", resp)
-    written = write_record(moved.new, note("after the move", COLLECTION), rkey="after")
-    expect(written.cid != "", "a write on the new PDS", written.body, written.response)
+    # write_record fails the test unless the write is a 200 matching putRecord's Lexicon output.
+    write_record(moved.new, note("after the move", COLLECTION), rkey="after")
 
 
 @pytest.mark.requirement("ACCT-05")
