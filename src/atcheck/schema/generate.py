@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from atcheck.schema import identifiers
@@ -48,6 +49,9 @@ class Mutation:
     detail: str
     has_default: bool = False
     """For a removed required field: the field declares a ``default`` (some validators fill it in)."""
+    kind: str = ""
+    """The data-model kind of the value at ``path`` before the change (``string``, ``integer``, ``bytes``,
+    ``array``, ``object``...): ``maxLength`` means UTF-8 bytes, decoded bytes or elements depending on it."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.constraint} ({self.detail})"
@@ -537,10 +541,47 @@ def _has_default(node: Mapping[str, Any], path: str) -> bool:
     return isinstance(prop, dict) and "default" in prop
 
 
+def value_kind(value: Any) -> str:
+    """The data-model kind of a JSON value (``$bytes``, ``$link`` and blob objects are kinds of their own)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        if "$bytes" in value:
+            return "bytes"
+        if "$link" in value:
+            return "cid-link"
+        if value.get("$type") == "blob":
+            return "blob"
+        return "object"
+    return type(value).__name__
+
+
+def _get(root: Any, path: str) -> Any:
+    """The value at ``path`` (``$.a[0].b``) of ``root``."""
+    for part in path[1:].replace("[", ".[").split("."):
+        if part:
+            root = root[int(part[1:-1])] if part.startswith("[") else root[part]
+    return root
+
+
 def invalid_from_lexicon(
-    nsid: str, lexicons: LexiconSet
+    nsid: str,
+    lexicons: LexiconSet,
+    only: Callable[[str, str], bool] | None = None,
 ) -> st.SearchStrategy[tuple[dict[str, Any], Mutation]]:
-    """Records of type ``nsid`` with exactly one constraint broken, and which one (a :class:`Mutation`)."""
+    """Records of type ``nsid`` with exactly one constraint broken, and which one (a :class:`Mutation`).
+
+    ``only(constraint, kind)`` keeps the places where that constraint of a value of that kind can be broken
+    (a record with none is rejected), so one rule can be tested on its own.
+    """
     mutator = _Mutator(lexicons.documents)
     node = mutator.builder.definition(nsid, "main")["record"]
 
@@ -549,6 +590,10 @@ def invalid_from_lexicon(
         record = draw(from_lexicon(nsid, lexicons))
         body = {k: v for k, v in record.items() if k != "$type"}
         sites = mutator.object_sites(nsid, node, body, "$")
+        if only is not None:
+            sites = [site for site in sites if only(site[1], value_kind(_get(record, site[0])))]
+            if not sites:
+                reject()
         if not sites:
             sites = [_site("$.$type", "type", "record $type is not a string", lambda v: 1)]
         where, constraint, detail, how = draw(st.sampled_from(sites))
@@ -557,6 +602,7 @@ def invalid_from_lexicon(
             detail = f"{value[:60]!r} is not a valid {how.fmt} ({rule})"
             how = _const(value)
         has_default = constraint == "required" and _has_default(node, where)
-        return _set(record, where, how), Mutation(where, constraint, detail, has_default)
+        kind = value_kind(_get(record, where))
+        return _set(record, where, how), Mutation(where, constraint, detail, has_default, kind)
 
     return draw()

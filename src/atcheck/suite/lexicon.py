@@ -21,6 +21,7 @@ blob suite's business, not the Lexicon's.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -135,3 +136,86 @@ def invalid_records(nsid: str) -> st.SearchStrategy[tuple[dict[str, Any], Mutati
     return invalid_from_lexicon(nsid, _lexicons()).filter(
         lambda pair: not has_blob(pair[0]) and not pair[1].has_default
     )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One Lexicon validation rule of the catalogue, and where the PDS-known record types can break it.
+
+    ``breaks`` lists ``(constraint, kind)`` pairs of :class:`~atcheck.schema.generate.Mutation` (``kind`` is
+    the data-model kind of the value changed); ``record_types`` are record types of the Lexicons every PDS
+    bundles (``app.bsky.*``) whose schema has such a place, so that every draw can break this rule and no
+    other.
+    """
+
+    requirement: str
+    summary: str
+    breaks: frozenset[tuple[str, str]]
+    record_types: tuple[str, ...]
+
+    def matches(self, constraint: str, kind: str) -> bool:
+        return (constraint, kind) in self.breaks or (constraint, "*") in self.breaks
+
+
+RULES = (
+    Rule(
+        "LEX-VAL-02",
+        "a required field removed, or null where the field is not nullable",
+        frozenset({("required", "*"), ("nullable", "*")}),
+        ("app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.graph.follow", "app.bsky.graph.list"),
+    ),
+    Rule(
+        "LEX-VAL-03",
+        "an integer past its minimum or maximum",
+        frozenset({("minimum", "integer"), ("maximum", "integer")}),
+        ("app.bsky.feed.post", "app.bsky.graph.starterpack"),
+    ),
+    Rule(
+        "LEX-VAL-04",
+        "a string past its minLength or maxLength in UTF-8 bytes",
+        frozenset({("minLength", "string"), ("maxLength", "string")}),
+        ("app.bsky.feed.post", "app.bsky.actor.profile", "app.bsky.graph.list", "app.bsky.graph.starterpack"),
+    ),
+    Rule(
+        "LEX-VAL-05",
+        "a string past its maxGraphemes",
+        frozenset({("maxGraphemes", "string"), ("minGraphemes", "string")}),
+        ("app.bsky.feed.post", "app.bsky.actor.profile", "app.bsky.graph.starterpack"),
+    ),
+    Rule(
+        "LEX-VAL-07",
+        "a string that breaks its format (did, handle, at-uri, datetime, cid, language...)",
+        frozenset({("format", "string")}),
+        ("app.bsky.feed.like", "app.bsky.feed.repost", "app.bsky.graph.follow", "app.bsky.graph.listitem"),
+    ),
+    Rule(
+        "LEX-VAL-09",
+        "an array past its maxLength in elements",
+        frozenset({("maxLength", "array"), ("minLength", "array")}),
+        ("app.bsky.feed.post", "app.bsky.feed.threadgate", "app.bsky.feed.postgate"),
+    ),
+    Rule(
+        "LEX-VAL-12",
+        "a union variant without $type, of another type, or outside a closed union",
+        frozenset({("$type", "object"), ("closed", "object")}),
+        (
+            "app.bsky.feed.threadgate",
+            "app.bsky.feed.postgate",
+            "app.bsky.actor.profile",
+            "app.bsky.feed.post",
+        ),
+    ),
+)
+"""Each rule that records of the bundled Lexicons can break, as :func:`records_breaking` draws them."""
+
+
+def records_breaking(rule: Rule) -> st.SearchStrategy[tuple[str, dict[str, Any], Mutation]]:
+    """``(nsid, record, mutation)``: a record valid but for one break of ``rule`` (no blobs)."""
+    lexicons = _lexicons()
+
+    def of_type(nsid: str) -> st.SearchStrategy[tuple[str, dict[str, Any], Mutation]]:
+        pairs = invalid_from_lexicon(nsid, lexicons, only=rule.matches)
+        usable = pairs.filter(lambda pair: not has_blob(pair[0]) and not pair[1].has_default)
+        return usable.map(lambda pair: (nsid, pair[0], pair[1]))
+
+    return st.sampled_from(rule.record_types).flatmap(of_type)
