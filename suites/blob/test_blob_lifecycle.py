@@ -252,7 +252,7 @@ def _profile(avatar: dict[str, Any]) -> dict[str, Any]:
     return {"$type": "app.bsky.actor.profile", "displayName": "blob limits", "avatar": avatar}
 
 
-@pytest.mark.requirement("BLOB-08")
+@pytest.mark.requirement("BLOB-08", "LEX-VAL-10")
 @pytest.mark.needs("blob.upload", "repo.write", "repo.validate")
 def test_the_lexicon_accept_list_is_enforced_at_the_record(account: Account) -> None:
     """app.bsky.actor.profile's avatar accepts image/png and image/jpeg only: a text/plain blob is
@@ -264,7 +264,7 @@ def test_the_lexicon_accept_list_is_enforced_at_the_record(account: Account) -> 
     expect_status(resp, 400)
 
 
-@pytest.mark.requirement("BLOB-08")
+@pytest.mark.requirement("BLOB-08", "LEX-VAL-10")
 @pytest.mark.needs("blob.upload", "repo.write", "repo.validate")
 def test_the_lexicon_max_size_is_enforced_at_the_record(account: Account) -> None:
     """The avatar's maxSize is 1,000,000 bytes: a larger image/png blob uploads, and the record is refused."""

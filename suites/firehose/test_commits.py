@@ -107,7 +107,7 @@ def test_blocks_hold_the_commit_new_nodes_and_records(history: History) -> None:
     history.require_complete()
 
 
-@pytest.mark.requirement("SYNC-FH-08", "REPO-DIFF-04")
+@pytest.mark.requirement("SYNC-FH-08", "REPO-DIFF-03", "REPO-DIFF-04")
 def test_every_commit_inverts_to_prevdata(history: History) -> None:
     """Inverting each commit's ops on the partial tree in its ``blocks`` gives ``prevData`` exactly, so a
     consumer holding only the event can check that no op is missing (Sync 1.1 inductive firehose)."""

@@ -12,6 +12,7 @@ repository and sync specs, the ``com.atproto.server``/``repo``/``identity`` Lexi
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from atcheck.suite import (
     write_record,
 )
 from atcheck.suite.migration import STEPS, Migration, MigrationStepFailed, migrate
-from atcheck.suite.oracle import RAW, PublicKey, compute_cid, parse_jwt, verify_repo_car
+from atcheck.suite.oracle import RAW, PrivateKey, PublicKey, compute_cid, parse_jwt, verify_repo_car
 
 COLLECTION = "com.example.atcheck.moved"
 RECORD_COUNT = 12
@@ -355,14 +356,33 @@ def create_with(twin: TargetUnderTest, account: Account, token: str | None) -> X
     return (client.with_token(token) if token else client).procedure(CREATE_ACCOUNT, body)
 
 
-@pytest.mark.requirement("MIG-02", "XRPC-SA-05")
+def resigned(token: str, resp: XrpcResponse) -> str:
+    """The same header and claims, signed by a fresh key of the same curve: a key the DID document lacks."""
+    with oracle_verdict("a compact JWS from getServiceAuth", resp):
+        jwt = parse_jwt(token)
+    curve = "p256" if jwt.header.get("alg") == "ES256" else "k256"
+    signing_input = token.rsplit(".", 1)[0]
+    signature = PrivateKey.generate(curve).sign(signing_input.encode())
+    return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+
+
+@pytest.mark.requirement("MIG-02")
 @pytest.mark.needs("account.create", "identity.plc")
-@pytest.mark.parametrize("case", ["no-token", "wrong-lxm", "wrong-aud", "expired"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param("no-token", marks=pytest.mark.requirement("XRPC-SA-05")),
+        pytest.param("wrong-lxm", marks=pytest.mark.requirement("XRPC-SA-05")),
+        pytest.param("wrong-aud", marks=pytest.mark.requirement("XRPC-SA-04")),
+        pytest.param("expired", marks=pytest.mark.requirement("XRPC-SA-05")),
+        pytest.param("wrong-key", marks=pytest.mark.requirement("XRPC-SA-03")),
+    ],
+)
 def test_create_account_with_an_existing_did_needs_valid_service_auth(
     account_factory: Any, twin: TargetUnderTest, case: str
 ) -> None:
     """createAccount for an existing DID is refused without a service-auth token signed by the DID's key for
-    this PDS and this method, and with an expired one."""
+    this PDS and this method, with an expired one, and with one signed by a key the DID document lacks."""
     account: Account = account_factory()
     aud = service_did(twin.client())
     token: str | None = None
@@ -373,6 +393,8 @@ def test_create_account_with_an_existing_did_needs_valid_service_auth(
     elif case == "expired":
         token, _ = service_auth(account, aud, CREATE_ACCOUNT, exp=int(time.time()) + 2)
         time.sleep(3.5)
+    elif case == "wrong-key":
+        token = resigned(*service_auth(account, aud, CREATE_ACCOUNT))
     resp = create_with(twin, account, token)
     expect(400 <= resp.status < 500, f"createAccount with {case} to be refused (4xx)", resp.status, resp)
 

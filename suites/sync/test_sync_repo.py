@@ -149,7 +149,9 @@ def test_get_record_serves_a_car(pds: XrpcClient, written: Written) -> None:
     "REPO-MST-03",
     "REPO-MST-04",
     "REPO-MST-05",
+    "REPO-MST-07",
     "REPO-MST-08",
+    "REPO-MST-12",
     "DM-CID-01",
     "CRY-SIG-01",
 )

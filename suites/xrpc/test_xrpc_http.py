@@ -8,6 +8,7 @@ of error path by ``test_error_responses_use_the_envelope``.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -19,17 +20,22 @@ from atcheck.suite import (
     Account,
     ConformanceFailure,
     ParamValue,
+    TargetUnderTest,
     XrpcClient,
     XrpcResponse,
     expect,
     expect_absent,
     expect_content_type,
+    expect_equal,
     expect_error,
     expect_ok,
     new_rkey,
     note,
     read_record,
+    write_record,
 )
+from atcheck.suite.moderation import admin_headers
+from atcheck.suite.oracle import parse_cid
 
 UNKNOWN_NSID = "com.example.atcheck.doesNotExist"
 COLLECTION = "com.example.atcheck.xrpc"
@@ -315,3 +321,46 @@ def test_error_responses_use_the_envelope(pds: XrpcClient, module_account: Accou
     resp = _error_request(case, pds, module_account)
     expect(resp.status >= 400, f"an error status for the {case} request", resp.status, resp)
     expect_envelope(resp, resp.status)
+
+
+ADMIN_STATUS = "com.atproto.admin.getSubjectStatus"
+
+
+@pytest.mark.requirement("XRPC-AUTH-05")
+@pytest.mark.needs("admin")
+def test_admin_endpoints_take_http_basic_admin_auth(
+    pds: XrpcClient, module_account: Account, target: TargetUnderTest
+) -> None:
+    """``com.atproto.admin.*`` take HTTP Basic ``admin:<token>``: the admin password is accepted, while the
+    account's own bearer token, a wrong password and no credentials are not."""
+    params = {"did": module_account.did}
+    ok = pds.query(ADMIN_STATUS, params, headers=admin_headers(target))
+    got = expect_ok(ok)
+    subject = got.get("subject") if isinstance(got, dict) else None
+    expect_equal(
+        subject.get("did") if isinstance(subject, dict) else None, module_account.did, "the subject's did", ok
+    )
+    wrong = "Basic " + base64.b64encode(b"admin:not-the-password-" + secrets.token_hex(4).encode()).decode()
+    refusals = {
+        "the account's bearer token": module_account.client.query(ADMIN_STATUS, params),
+        "a wrong admin password": pds.query(ADMIN_STATUS, params, headers={"authorization": wrong}),
+        "no credentials": pds.query(ADMIN_STATUS, params),
+    }
+    for what, resp in refusals.items():
+        expect(resp.status in (401, 403), f"{ADMIN_STATUS} with {what} refused (401/403)", resp.status, resp)
+
+
+@pytest.mark.requirement("XRPC-HTTP-04")
+@pytest.mark.needs("repo.write", "sync.get-repo")
+def test_array_params_are_repeated_query_keys(pds: XrpcClient, module_account: Account) -> None:
+    """An array parameter is the key repeated (``cids=A&cids=B``): getBlocks answers with both blocks.
+
+    Only what the array rule decides is judged: the binary CID of each block asked for is in the answer
+    (the CAR's roots and Content-Type are other rules, checked by the sync suite)."""
+    first = write_record(module_account, note("first", COLLECTION), rkey=new_rkey())
+    second = write_record(module_account, note("second", COLLECTION), rkey=new_rkey())
+    cids = [first.cid, second.cid]
+    resp = pds.query("com.atproto.sync.getBlocks", {"did": module_account.did, "cids": cids})
+    expect(resp.status == 200, "getBlocks with two repeated cids keys answered (200)", resp.status, resp)
+    missing = [cid for cid in cids if parse_cid(cid).raw not in resp.content]
+    expect(not missing, f"both blocks asked for by repeated cids keys: {cids}", f"missing {missing}", resp)

@@ -36,6 +36,12 @@ from atcheck.suite import (
 
 SERVICE_ID = "atcheck_upstream"
 ECHO = "com.example.atcheck.proxied"
+ACCEPT_LABELERS = "atproto-accept-labelers"
+CONTENT_LABELERS = "atproto-content-labelers"
+CLIENT_LABELERS = "did:plc:atcheckclientlabeler00;redact, did:web:labels.example.test"
+"""What the client asks for: a labeler with the ``redact`` parameter, and a second one."""
+UPSTREAM_LABELERS = "did:plc:atcheckclientlabeler00;redact"
+"""What the upstream says it applied."""
 
 
 @dataclass
@@ -53,9 +59,11 @@ class Upstream:
 
 def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, body: object) -> None:
+        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -79,8 +87,14 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                     },
                 )
             elif path == f"/xrpc/{ECHO}":
-                upstream.received.append({"query": query, "authorization": self.headers.get("Authorization")})
-                self._send(200, {"proxied": True, "query": query})
+                upstream.received.append(
+                    {
+                        "query": query,
+                        "authorization": self.headers.get("Authorization"),
+                        "accept_labelers": self.headers.get(ACCEPT_LABELERS),
+                    }
+                )
+                self._send(200, {"proxied": True, "query": query}, {CONTENT_LABELERS: UPSTREAM_LABELERS})
             else:
                 self._send(404, {"error": "NotFound", "message": path})
 
@@ -125,9 +139,14 @@ def _claims(authorization: str | None) -> dict[str, Any]:
     return payload
 
 
-def _proxied(client: XrpcClient, upstream: Upstream, marker: str) -> Any:
+def _proxied(
+    client: XrpcClient, upstream: Upstream, marker: str, headers: dict[str, str] | None = None
+) -> Any:
     return client.request(
-        "GET", f"/xrpc/{ECHO}", params={"marker": marker}, headers={"atproto-proxy": upstream.proxy_header}
+        "GET",
+        f"/xrpc/{ECHO}",
+        params={"marker": marker},
+        headers={"atproto-proxy": upstream.proxy_header, **(headers or {})},
     )
 
 
@@ -163,3 +182,23 @@ def test_an_unauthenticated_request_is_not_proxied(pds: XrpcClient, upstream: Up
     expect(resp.status >= 400, "an error for an unauthenticated proxied request", resp.status, resp)
     leaked = [r for r in upstream.received if "marker=anonymous" in r["query"]]
     expect(not leaked, "nothing forwarded to the service", leaked, resp)
+
+
+@pytest.mark.requirement("XRPC-PROXY-04")
+@pytest.mark.needs("repo.write")
+def test_labeler_headers_pass_through_the_proxy(module_account: Account, upstream: Upstream) -> None:
+    """ "the PDS passes through the atproto-accept-labelers request header and the atproto-content-labelers
+    response header": the labelers asked for reach the service, and the service's answer comes back."""
+    resp = _proxied(module_account.client, upstream, "labelers", {ACCEPT_LABELERS: CLIENT_LABELERS})
+    expect_ok(resp)
+    reached = [r for r in upstream.received if "marker=labelers" in r["query"]]
+    expect(bool(reached), "the request forwarded to the service endpoint", upstream.received, resp)
+    expect_equal(
+        reached[-1]["accept_labelers"], CLIENT_LABELERS, f"the {ACCEPT_LABELERS} header the service got", resp
+    )
+    expect_equal(
+        resp.headers.get(CONTENT_LABELERS),
+        UPSTREAM_LABELERS,
+        f"the {CONTENT_LABELERS} header passed back",
+        resp,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from atcheck.oracle.car import read_car
 from atcheck.oracle.cbor import cid_for_record, from_json, to_json
 from atcheck.oracle.cid import RAW, compute_cid, parse_cid
-from atcheck.oracle.crypto import PublicKey, parse_did_key, parse_multikey
+from atcheck.oracle.crypto import PrivateKey, PublicKey, parse_did_key, parse_multikey
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.inductive import CommitOp, verify_commit_event
 from atcheck.oracle.jwt import ServiceJwt, parse_jwt
@@ -27,6 +27,7 @@ __all__ = [
     "RAW",
     "CommitOp",
     "OracleError",
+    "PrivateKey",
     "PublicKey",
     "ServiceJwt",
     "VerifiedRepo",
