@@ -32,6 +32,7 @@ from atcheck.suite.oracle import cid_for_record, decode_tid, is_valid_tid
 COLLECTION = "com.example.atcheck.values"
 #: A Lexicon every PDS knows (app.bsky.feed.post: text and createdAt required), for "known schema" cases.
 POST = "app.bsky.feed.post"
+LEXICON_SCHEMA = "com.atproto.lexicon.schema"
 TID_CLOCK_SLACK_S = 300
 
 
@@ -165,8 +166,17 @@ def test_generated_record_keys_follow_the_wall_clock(module_account: Account) ->
 @pytest.mark.needs("repo.write", "repo.validate")
 @pytest.mark.parametrize(
     ("collection", "rkey"),
-    [(POST, "self"), (POST, "notatid"), ("app.bsky.actor.profile", "notself")],
-    ids=["post-self", "post-not-a-tid", "profile-not-self"],
+    [
+        pytest.param(POST, "self", id="post-self"),
+        pytest.param(POST, "notatid", id="post-not-a-tid"),
+        pytest.param("app.bsky.actor.profile", "notself", id="profile-not-self"),
+        pytest.param(
+            LEXICON_SCHEMA,
+            "notansid",
+            id="lexicon-schema-not-an-nsid",
+            marks=pytest.mark.requirement("LEX-RES-07"),
+        ),
+    ],
 )
 def test_known_lexicons_enforce_their_record_key_type(
     module_account: Account, collection: str, rkey: str
@@ -175,6 +185,8 @@ def test_known_lexicons_enforce_their_record_key_type(
     record: dict[str, Any] = {"$type": collection, "createdAt": "2026-01-01T00:00:00.000Z"}
     if collection == POST:
         record["text"] = "wrong key"
+    if collection == LEXICON_SCHEMA:  # a valid schema record but for its key: only the key type is at fault
+        record = {"$type": LEXICON_SCHEMA, "lexicon": 1, "id": "com.example.atcheck.schema", "defs": {}}
     body = {
         "repo": module_account.did,
         "collection": collection,
