@@ -21,7 +21,16 @@ def _requirement_ids(node: ast.expr) -> list[str]:
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "requirement"
     ):
-        return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        return [i for a in node.args for i in _constant_ids(a)]
+    return []
+
+
+def _constant_ids(node: ast.expr) -> list[str]:
+    """A string constant, or both branches of ``"A" if case else "B"`` (the cases between them check both)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _constant_ids(node.body) + _constant_ids(node.orelse)
     return []
 
 
@@ -44,7 +53,9 @@ def _module_cases(tree: ast.Module) -> dict[str, list[str]]:
     ``@pytest.mark.parametrize("x", NAME)`` counts the marks of its cases."""
     found: dict[str, list[str]] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.List | ast.Tuple):
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(
+            stmt.value, ast.List | ast.Tuple | ast.ListComp
+        ):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             ids = [
                 i

@@ -305,7 +305,7 @@ RICH_RECORD = {
 }
 
 
-@pytest.mark.requirement("REPO-REC-01", "DM-TYPE-06", "DM-TYPE-04")
+@pytest.mark.requirement("REPO-REC-01", "DM-TYPE-06", "DM-TYPE-04", "DM-CBOR-05")
 @pytest.mark.needs("repo.write", "repo.read")
 @SUITE_SETTINGS
 @given(record=records)

@@ -146,8 +146,17 @@ def test_create_account_returns_a_session_for_the_new_identity(
 @pytest.mark.needs("account.create", "xrpc.errors")
 @pytest.mark.parametrize(
     "handle",
-    ["under_score{domain}", "-leading{domain}", "{long}{domain}", "a..b{domain}", "bad{domain}."],
-    ids=["underscore", "leading-hyphen", "label-too-long", "empty-label", "trailing-dot"],
+    [
+        pytest.param("under_score{domain}", id="underscore"),
+        pytest.param("-leading{domain}", id="leading-hyphen"),
+        pytest.param("{long}{domain}", id="label-too-long"),
+        pytest.param("a..b{domain}", id="empty-label"),
+        pytest.param("bad{domain}.", id="trailing-dot"),
+        pytest.param("@at-sign{domain}", id="leading-at", marks=pytest.mark.requirement("SYN-HDL-08")),
+        pytest.param(
+            "t\u00e9st{domain}", id="unicode-not-punycode", marks=pytest.mark.requirement("SYN-HDL-09")
+        ),
+    ],
 )
 def test_create_account_refuses_invalid_handles(
     pds: XrpcClient, target: TargetUnderTest, handle: str
