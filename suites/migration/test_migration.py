@@ -42,7 +42,7 @@ from atcheck.suite import (
     subscribe,
     write_record,
 )
-from atcheck.suite.migration import STEPS, Migration, MigrationStepFailed, migrate
+from atcheck.suite.migration import STEPS, Migration, MigrationStepFailed, migrate, scrambled_car
 from atcheck.suite.oracle import RAW, PrivateKey, PublicKey, compute_cid, parse_jwt, verify_repo_car
 
 COLLECTION = "com.example.atcheck.moved"
@@ -397,6 +397,26 @@ def test_create_account_with_an_existing_did_needs_valid_service_auth(
         token = resigned(*service_auth(account, aud, CREATE_ACCOUNT))
     resp = create_with(twin, account, token)
     expect(400 <= resp.status < 500, f"createAccount with {case} to be refused (4xx)", resp.status, resp)
+
+
+@pytest.mark.requirement("REPO-CAR-05")
+@pytest.mark.needs(*NEEDS)
+def test_import_reads_a_car_in_any_block_order_with_duplicates_and_extras(
+    account_factory: Any, target: TargetUnderTest, twin: TargetUnderTest
+) -> None:
+    """importRepo of the same repository written differently (blocks reversed, the commit block twice, one
+    block nothing references) is accepted, and every record arrives."""
+    old: Account = account_factory()
+    for n in range(3):
+        write_record(old, note(f"scrambled {n}", COLLECTION), rkey=f"s{n}")
+    migration = migrate(old, target, twin, stop_before="blobs", reshape_car=scrambled_car)
+    assert migration.new is not None
+    want = expect_ok(old.client.query("com.atproto.server.checkAccountStatus"))
+    resp = migration.new.client.query("com.atproto.server.checkAccountStatus")
+    got = expect_ok(resp)
+    expect_equal(
+        got.get("indexedRecords"), want.get("indexedRecords"), "records indexed after the import", resp
+    )
 
 
 # -- aborted migrations --------------------------------------------------------------------------------------

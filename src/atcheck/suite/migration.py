@@ -30,11 +30,14 @@ from typing import Any
 
 from atcheck.accounts import Account, fresh_handle
 from atcheck.checks import ConformanceFailure, expect_ok
+from atcheck.oracle.car import read_car, write_car
+from atcheck.oracle.cbor import encode
+from atcheck.oracle.cid import compute_cid
 from atcheck.suite.target import TargetUnderTest
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import XrpcClient, XrpcResponse
 
-__all__ = ["STEPS", "Migration", "MigrationStepFailed", "mailed_token", "migrate"]
+__all__ = ["STEPS", "Migration", "MigrationStepFailed", "mailed_token", "migrate", "scrambled_car"]
 
 STEPS = (
     "service-auth",
@@ -79,6 +82,16 @@ class Migration:
     recommended: dict[str, Any] = field(default_factory=dict)
 
 
+def scrambled_car(car: bytes) -> bytes:
+    """The same repository as a different valid CAR: blocks in reverse order, the commit block twice, and
+    one extra block nothing references (repository §CAR: readers accept any order, duplicates and extras)."""
+    parsed = read_car(car)
+    blocks = list(parsed.blocks.items())[::-1]
+    extra = encode({"atcheck": "an unreferenced block"})
+    commit = parsed.roots[0]
+    return write_car(parsed.roots, [*blocks, (commit, parsed.blocks[commit]), (compute_cid(extra), extra)])
+
+
 def mailed_token(target: TargetUnderTest, email: str) -> str:
     """The newest token mailed to ``email`` by the target's PDS, read from its outbox (admin only)."""
     endpoint = target.endpoint(Role.PDS)
@@ -99,8 +112,12 @@ def migrate(
     dest: TargetUnderTest,
     *,
     stop_before: str | None = None,
+    reshape_car: Callable[[bytes], bytes] | None = None,
 ) -> Migration:
     """Move ``old`` from ``source`` to ``dest`` by the official flow; stop before ``stop_before`` if given.
+
+    ``reshape_car`` rewrites the exported CAR before ``importRepo`` (e.g. :func:`scrambled_car`), to check
+    that the new PDS reads any valid CAR, not only the one its peer wrote.
 
     Raises :class:`MigrationStepFailed` naming the first step that fails.
     """
@@ -113,7 +130,7 @@ def migrate(
     actions: dict[str, Callable[[], None]] = {
         "service-auth": lambda: _service_auth(state, new_pds),
         "create-account": lambda: _create_account(state, dest, new_pds),
-        "import-repo": lambda: _import_repo(state, source),
+        "import-repo": lambda: _import_repo(state, source, reshape_car),
         "blobs": lambda: _blobs(state, source),
         "preferences": lambda: _preferences(state),
         "plc-token": lambda: _plc_token(state, source),
@@ -190,12 +207,15 @@ def _create_account(state: Migration, dest: TargetUnderTest, new_pds: XrpcClient
     )
 
 
-def _import_repo(state: Migration, source: TargetUnderTest) -> None:
+def _import_repo(
+    state: Migration, source: TargetUnderTest, reshape_car: Callable[[bytes], bytes] | None
+) -> None:
     exported = source.client(Role.PDS).query("com.atproto.sync.getRepo", {"did": state.old.did})
     if exported.status != 200:
         expect_ok(exported)
+    car = exported.content if reshape_car is None else reshape_car(exported.content)
     resp = _new(state).procedure(
-        "com.atproto.repo.importRepo", data=exported.content, content_type="application/vnd.ipld.car"
+        "com.atproto.repo.importRepo", data=car, content_type="application/vnd.ipld.car"
     )
     state.answers["import-repo"] = resp
     if resp.status != 200:
