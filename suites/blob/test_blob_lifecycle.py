@@ -118,11 +118,14 @@ def test_a_referenced_blob_is_served_byte_for_byte(module_account: Account, pds:
     expect_equal(resp.content, data, "getBlob's body (the uploaded bytes)", resp)
 
 
-@pytest.mark.requirement("BLOB-07", "BLOB-15")
+@pytest.mark.requirement("BLOB-07", "BLOB-15", "DM-BLOB-04")
 @pytest.mark.needs("blob.upload", "blob.read", "repo.write")
 def test_a_referenced_blob_is_listed(module_account: Account, pds: XrpcClient) -> None:
+    """The reference sits deep inside a record of a Lexicon the PDS does not know: blob refs are found
+    without a schema, as any nested map with ``$type: blob``."""
     blob = upload_blob(module_account, _payload())
-    _reference(module_account, blob)
+    record = {"$type": COLLECTION, "deep": {"items": [{"note": "x"}, {"file": blob.ref}]}}
+    write_record(module_account, record, rkey=new_rkey("b"), collection=COLLECTION)
     expect(blob.cid in list_all_blobs(pds, module_account.did), f"listBlobs to include {blob.cid}", "absent")
 
 
