@@ -1,7 +1,7 @@
 """A relay fed by atcheck's hostile upstream: honest events pass, each hostile kind as the spec says.
 
 The hostile upstream is a small PDS of atcheck's own (real did:plc accounts at the run's PLC, commits signed
-by the oracle). It streams honest events mixed with 21 kinds of hostile or awkward ones, one account per
+by the oracle). It streams honest events mixed with 22 kinds of hostile or awkward ones, one account per
 kind, to a fresh instance of the relay target that follows only it (``atcheck.suite.upstream``); the
 verdicts are read from the relay's own ``subscribeRepos``. What each case sends and the rule it breaks live
 with the case (``UPSTREAM_CASES``), so a failure names both. Where the spec calls a broken chain a

@@ -264,6 +264,14 @@ def _too_big_flag(b: ScriptBuilder, case: Case) -> None:
     _trailing(b, repo)
 
 
+def _empty_commit(b: ScriptBuilder, case: Case) -> None:
+    repo = b.account(case.name)
+    draft = repo.prepare([])
+    repo.apply(draft)
+    b.hostile(case.name, draft, forward=True)
+    _trailing(b, repo)
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "bad-signature",
@@ -470,6 +478,16 @@ CASES: tuple[Case, ...] = (
         ("SYNC-FH-24",),
         True,
         _too_big_flag,
+    ),
+    Case(
+        "empty-commit",
+        "an honest commit with no ops: the same MST root (`data` = `prevData`), a new rev and signature",
+        "Empty commits are valid (the data is unchanged, only the rev and signature are new): the commit is "
+        "processed and passed on as any other.",
+        "repository §Commit Objects",
+        ("REPO-COMMIT-07",),
+        True,
+        _empty_commit,
     ),
 )
 
