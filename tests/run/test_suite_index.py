@@ -68,3 +68,43 @@ def test_unmarked(): ...
     assert found["P-01"] == found["P-03"] == ["suites/plc/test_p.py::test_listed"]
     assert found["Q-01"] == ["suites/plc/test_p.py::test_inline"]
     assert "test_unmarked" not in str(found)
+
+
+def test_computed_marks_are_read_from_the_imported_module(tmp_path: Path) -> None:
+    """``requirement(*case.ids)`` over a list of cases is not literal: the module is imported and the marks
+    pytest would give each case are read from the function; literal marks beside them still count."""
+    suites = tmp_path / "suites" / "relay"
+    suites.mkdir(parents=True)
+    (suites / "test_c.py").write_text(
+        """
+import pytest
+
+class Case:
+    def __init__(self, name, ids):
+        self.name, self.ids = name, ids
+
+CASES = [Case("a", ("R-01",)), Case("b", ("R-02", "R-03"))]
+METHOD_ID = "M-01"
+
+@pytest.mark.requirement("R-00")
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.name, marks=pytest.mark.requirement(*c.ids)) for c in CASES]
+)
+def test_cases(case): ...
+
+class TestGroup:
+    @pytest.mark.requirement(METHOD_ID)
+    def test_method(self): ...
+""",
+        encoding="utf-8",
+    )
+    (suites / "test_fails_to_import.py").write_text(
+        "import no_such_module_atcheck\nimport pytest\n\n"
+        "@pytest.mark.requirement(*('X-01',))\ndef test_x(): ...\n",
+        encoding="utf-8",
+    )
+    found = index_suites(tmp_path / "suites", tmp_path)
+    where = "suites/relay/test_c.py::test_cases"
+    assert found["R-00"] == found["R-01"] == found["R-02"] == found["R-03"] == [where]
+    assert found["M-01"] == ["suites/relay/test_c.py::TestGroup::test_method"]
+    assert "X-01" not in found

@@ -20,6 +20,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     flush_progress(config, run)
     run.close()
+    if config.option.collectonly:
+        return  # nothing ran: no report, and no reports/ directory left behind
     report = run.build_report()
     options = config.stash.get(OPTIONS_KEY, None)
     chosen_dir = options is not None and options.report_dir is not None
