@@ -30,7 +30,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 #: Optional command groups that live in their own packages; each module has ``register(subparsers)``.
-_COMMAND_MODULES = ("atcheck.schema.commands", "atcheck.containers.commands")
+_COMMAND_MODULES = ("atcheck.schema.commands", "atcheck.containers.commands", "atcheck.installer")
 
 
 def build_parser() -> argparse.ArgumentParser:

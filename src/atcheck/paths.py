@@ -1,8 +1,10 @@
 """Where atcheck's own files live: the project checkout, the install cache, the official vectors.
 
-atcheck runs from a checkout (the suites, implementation wrappers and lockfiles live there, not in the wheel).
-``ATCHECK_HOME`` overrides the checkout's location; ``ATCHECK_CACHE`` the cache of installed implementations;
-``ATCHECK_VECTORS`` the official interop vectors (read in place, never copied into the project).
+atcheck runs from a checkout (editable install) or from a wheel: a wheel carries the suites, schemas,
+implementation wrappers, lockfiles and setup scripts under ``atcheck/_data/`` (see setup.py), laid out as in
+the checkout, so everything below finds them the same way. ``ATCHECK_HOME`` overrides where they are;
+``ATCHECK_CACHE`` the cache of installed implementations; ``ATCHECK_VECTORS`` the official interop vectors
+(read in place, never copied into the project); ``ATCHECK_REPORTS`` where reports go.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from pathlib import Path
 from atcheck.errors import SetupError
 
 
+def installed_data() -> Path | None:
+    """The data a wheel carries (``atcheck/_data``), or None in an editable install (which has none)."""
+    data = Path(__file__).resolve().parent / "_data"
+    return data if (data / "suites").is_dir() else None
+
+
 @cache
 def project_root() -> Path:
-    """The atcheck checkout: ``ATCHECK_HOME``, else the tree this package was installed from (editable)."""
+    """The atcheck checkout: ``ATCHECK_HOME``, else the tree this package was installed from (editable),
+    else the data folder of the installed wheel (its layout is the checkout's)."""
     env = os.environ.get("ATCHECK_HOME")
     if env:
         return Path(env).resolve()
@@ -24,6 +33,9 @@ def project_root() -> Path:
     for parent in here.parents:
         if (parent / "pyproject.toml").is_file() and (parent / "suites").is_dir():
             return parent
+    data = installed_data()
+    if data is not None:
+        return data
     cwd = Path.cwd()
     if (cwd / "suites").is_dir():
         return cwd
@@ -114,4 +126,12 @@ def implementations_dir() -> Path:
 
 
 def reports_dir() -> Path:
-    return Path(os.environ.get("ATCHECK_REPORTS", project_root() / "reports"))
+    """``ATCHECK_REPORTS``; else ``reports/`` of the checkout; else, for a wheel (whose data folder sits in
+    site-packages, no place for reports), ``reports/`` in the current folder."""
+    env = os.environ.get("ATCHECK_REPORTS")
+    if env:
+        return Path(env)
+    root = project_root()
+    if root == installed_data():
+        return Path.cwd() / "reports"
+    return root / "reports"

@@ -229,9 +229,11 @@ def is_valid_signature(key: PublicKey | str, message: bytes, signature: bytes) -
 class PrivateKey:
     """A signing key for building test repos and negative cases (never for anything secret)."""
 
-    def __init__(self, curve: Curve, key: ec.EllipticCurvePrivateKey) -> None:
+    def __init__(self, curve: Curve, key: ec.EllipticCurvePrivateKey, *, deterministic: bool = False) -> None:
         self.curve: Curve = curve
         self._key = key
+        # RFC 6979 nonces: the same key and message give the same signature (for generated fixtures).
+        self.deterministic = deterministic
         point = key.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
         self.public = PublicKey(curve, point)
 
@@ -240,12 +242,18 @@ class PrivateKey:
         return cls(curve, ec.generate_private_key(_CURVE[curve]))
 
     @classmethod
-    def from_bytes(cls, curve: Curve, secret: bytes) -> PrivateKey:
-        return cls(curve, ec.derive_private_key(int.from_bytes(secret, "big"), _CURVE[curve]))
+    def from_bytes(cls, curve: Curve, secret: bytes, *, deterministic: bool = False) -> PrivateKey:
+        key = ec.derive_private_key(int.from_bytes(secret, "big"), _CURVE[curve])
+        return cls(curve, key, deterministic=deterministic)
 
     def sign(self, message: bytes, *, low_s: bool = True) -> bytes:
         """Compact ``r || s`` signature; ``low_s=False`` gives the high-S twin, for negative tests."""
-        r, s = decode_dss_signature(self._key.sign(message, ec.ECDSA(hashes.SHA256())))
+        algorithm = (
+            ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+            if self.deterministic
+            else ec.ECDSA(hashes.SHA256())
+        )
+        r, s = decode_dss_signature(self._key.sign(message, algorithm))
         order = _ORDER[self.curve]
         if (s > order // 2) == low_s:
             s = order - s

@@ -206,9 +206,14 @@ def walk_mst(
     *,
     strict_record_links: bool = True,
     check_paths: bool = True,
+    on_record: Callable[[str, CID], None] | None = None,
+    on_node: Callable[[CID], None] | None = None,
 ) -> MstWalk:
     """Walk the tree under ``root`` in key order, checking every node; raise :class:`OracleError` with the
-    offending node's CID on the first problem."""
+    offending node's CID on the first problem.
+
+    With ``on_record``/``on_node``, records and nodes go to them as they are met instead of into the
+    returned lists, so a walk over a huge repo keeps nothing (:mod:`atcheck.oracle.stream`)."""
     walk = MstWalk()
     last: list[str] = []
     collections: set[str] = set()
@@ -222,8 +227,11 @@ def walk_mst(
         except OracleError as exc:
             raise exc.within(f"MST node {cid}") from None
 
+    add_node = on_node or walk.nodes.append
+    add_record = on_record or (lambda key, value: walk.records.append((key, value)))
+
     def visit(cid: CID, node: MstNode, height: int, is_root: bool) -> None:
-        walk.nodes.append(cid)
+        add_node(cid)
 
         def where() -> str:  # only formatted on failure: str(CID) costs a base32 encode
             return f"MST node {cid} (height {height})"
@@ -249,7 +257,7 @@ def walk_mst(
             if last and key <= last[0]:
                 raise OracleError(f"{where()}: key {key!r} is out of order after {last[0]!r}")
             last[:] = [key]
-            walk.records.append((key, value))
+            add_record(key, value)
             if right is not None:
                 visit(right, load(right), height - 1, False)
 
