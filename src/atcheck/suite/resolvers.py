@@ -55,7 +55,9 @@ __all__ = [
 
 #: The zone every name of these servers lives under. Not `.test` (the reference PDS's own handle domain,
 #: whose handles it never resolves), nor a TLD the handle spec disallows (`.localhost`, `.example`...).
-#: Two labels, because TLS clients refuse a wildcard certificate directly under a TLD (``*.atcheck``).
+#: Two labels, because TLS clients refuse a wildcard certificate directly under a TLD (``*.atcheck``). The
+#: handle spec warns that non-standard TLDs will not interoperate on the public network; here no name
+#: leaves the machine, and a real TLD would name domains someone else owns.
 ZONE = "names.atcheck"
 
 #: How long a test waits for port 443 held by another run on this machine before skipping.
