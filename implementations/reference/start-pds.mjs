@@ -9,10 +9,13 @@
 // One addition for atcheck, beside the PDS's own routes: GET /atcheck/outbox (admin password as Bearer
 // token) lists the emails the PDS sent, newest last. The PDS mails tokens (PLC operation, account deletion,
 // email update) that the official flows need; with no SMTP server configured it would drop them.
+// And POST /atcheck/resolvers (resolvers.mjs): points this process's DNS, host names and CA store at
+// atcheck's own DNS and HTTPS servers, for the domain-handle and did:web checks of the identity suite.
 
 import { PDS, envToCfg, envToSecrets, readEnv } from '@atproto/pds'
 
 import { announce, bindHost, die, onStopSignals } from './lib.mjs'
+import { serveResolvers } from './resolvers.mjs'
 
 const main = async () => {
   const env = readEnv()
@@ -26,6 +29,7 @@ const main = async () => {
   }
   const pds = await PDS.create(cfg, secrets)
   keepOutbox(pds, env.adminPassword)
+  serveResolvers(pds.app, env.adminPassword)
   const host = bindHost()
   const listen = pds.app.listen
   pds.app.listen = (port, ...rest) => {

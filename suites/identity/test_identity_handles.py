@@ -4,9 +4,8 @@ Spec: https://atproto.com/specs/handle (a handle is valid only when it resolves 
 document names it back), https://atproto.com/specs/did §DID Documents (the handle is the first valid
 ``at://`` entry of ``alsoKnownAs``), and the Lexicons com.atproto.identity.resolveHandle and updateHandle.
 Handles under the PDS's own domain are used: the PDS vouches for them itself, so nothing is looked up on a
-network. Domain handles proved by DNS TXT or HTTPS well-known are not tested, nor is the refusal of a
-handle that does not vouch for the DID: on an offline machine every handle the reference PDS would have to
-verify lies outside its `.test` service domain and sends it to public DNS (catalogue ID-HDL-01, ID-HDL-03).
+network. Domain handles proved by DNS TXT or HTTPS well-known, and the refusal of a handle that does not
+vouch for the DID, are in ``test_identity_domain_handles.py`` (atcheck's own DNS and HTTPS servers).
 """
 
 from __future__ import annotations

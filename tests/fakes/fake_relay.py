@@ -11,18 +11,29 @@ its own ``seq`` and sends it to every subscriber of its own ``/xrpc/com.atproto.
 - ``dup``    send every third commit twice
 - ``swap``   hold every third commit back and send it after the next commit of the same repository
 
+With ``PLC_URL`` set it also keeps each account's state, as a relay's read side: the head of its last
+``#commit`` (``getLatestCommit``) and its ``#account`` status (``getRepoStatus``), taking an account's
+events only from its current host (the ``#atproto_pds`` of its DID document at the PLC, looked up again on
+every ``#identity``). One more fault is about that:
+
+- ``sticky`` keep each account on the first host it was seen on, whatever its DID document says later
+  (a relay that does not follow a migrated account)
+
 Stops on SIGTERM. Only the standard library, websockets and atcheck.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import threading
+import urllib.request
 from collections import defaultdict
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, WebSocketException
@@ -32,12 +43,16 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from atcheck.oracle.cbor import decode_prefix, decode_strict, encode
 
-FAULTS = ("ok", "drop", "dup", "swap")
+FAULTS = ("ok", "drop", "dup", "swap", "sticky")
 
 
 class FakeRelay:
-    def __init__(self, fault: str) -> None:
+    def __init__(self, fault: str, plc_url: str | None = None) -> None:
         self.fault = fault
+        self.plc_url = plc_url
+        self.hosts: dict[str, str] = {}  # did -> the host (port) whose events the relay takes
+        self.heads: dict[str, dict[str, str]] = {}  # did -> {"cid", "rev"} of its last #commit
+        self.status: dict[str, dict[str, Any]] = {}  # did -> {"active", "status"?} of its last #account
         self.lock = threading.Lock()
         self.seq = 0
         self.subscribers: list[ServerConnection] = []
@@ -58,14 +73,16 @@ class FakeRelay:
                         except TimeoutError:
                             continue
                         if isinstance(data, bytes):
-                            self.on_frame(data)
+                            self.on_frame(data, _port(url))
             except (OSError, WebSocketException, TimeoutError):
                 self.stop.wait(0.2)  # an upstream without events yet, or gone: try again
 
-    def on_frame(self, data: bytes) -> None:
+    def on_frame(self, data: bytes, port: str = "") -> None:
         header, end = decode_prefix(data)
         body = decode_strict(data[end:])
         if not isinstance(header, dict) or not isinstance(body, dict) or header.get("op") != 1:
+            return
+        if self.plc_url and not self.account_state(str(header.get("t")), body, port):
             return
         with self.lock:
             if header.get("t") != "#commit":
@@ -84,6 +101,49 @@ class FakeRelay:
                 self.emit(header, body)
             if repo in self.held:
                 self.emit(*self.held.pop(repo))
+
+    def account_state(self, kind: str, body: dict[str, Any], port: str) -> bool:
+        """Keep the account's state from an event of host ``port``; False: not its host, drop the event."""
+        did = str(body.get("repo") if kind == "#commit" else body.get("did"))
+        with self.lock:
+            known = self.hosts.get(did)
+        if known is None or (kind == "#identity" and self.fault != "sticky"):
+            known = self.current_host(did) or port
+            with self.lock:
+                self.hosts[did] = known
+        if known != port:
+            return False
+        with self.lock:
+            if kind == "#commit":
+                self.heads[did] = {"cid": str(body.get("commit")), "rev": str(body.get("rev"))}
+                self.status.setdefault(did, {"active": True})
+            elif kind == "#account":
+                self.status[did] = {k: body[k] for k in ("active", "status") if k in body}
+        return True
+
+    def current_host(self, did: str) -> str | None:
+        """The port of the DID document's #atproto_pds endpoint at the PLC, or None if it cannot be read."""
+        try:
+            with urllib.request.urlopen(f"{self.plc_url}/{did}", timeout=5) as resp:
+                doc = json.load(resp)
+        except (OSError, ValueError):
+            return None
+        for service in doc.get("service") or []:
+            if str(service.get("id", "")).endswith("#atproto_pds"):
+                return _port(str(service.get("serviceEndpoint", "")))
+        return None
+
+    def answer(self, path: str) -> tuple[HTTPStatus, dict[str, Any]]:
+        """getLatestCommit and getRepoStatus from the kept state."""
+        parts = urlsplit(path)
+        did = parse_qs(parts.query).get("did", [""])[0]
+        with self.lock:
+            head, status = self.heads.get(did), self.status.get(did)
+        if parts.path == "/xrpc/com.atproto.sync.getLatestCommit" and head is not None:
+            return HTTPStatus.OK, head
+        if parts.path == "/xrpc/com.atproto.sync.getRepoStatus" and status is not None:
+            return HTTPStatus.OK, {"did": did, **status, **({"rev": head["rev"]} if head else {})}
+        return HTTPStatus.BAD_REQUEST, {"error": "RepoNotFound", "message": f"no repo {did}"}
 
     def emit(self, header: dict[str, Any], body: dict[str, Any]) -> None:
         self.seq += 1
@@ -110,11 +170,23 @@ def _block_until_closed(connection: ServerConnection) -> None:
         return
 
 
-def health(connection: ServerConnection, request: Request) -> Response | None:
+def _port(url: str) -> str:
+    """The port of a URL: how the fake tells hosts apart (one names it 127.0.0.1, the other localhost)."""
+    return str(urlsplit(url).port or "")
+
+
+def http_answer(relay: FakeRelay, request: Request) -> Response | None:
     if request.path.startswith("/xrpc/com.atproto.sync.subscribeRepos"):
         return None
-    status = HTTPStatus.OK if request.path == "/xrpc/_health" else HTTPStatus.NOT_FOUND
-    body = b'{"fake": "relay"}' if status == HTTPStatus.OK else b'{"error": "MethodNotImplemented"}'
+    if request.path == "/xrpc/_health":
+        status, body = HTTPStatus.OK, b'{"fake": "relay"}'
+    elif relay.plc_url and request.path.startswith(
+        ("/xrpc/com.atproto.sync.getLatestCommit", "/xrpc/com.atproto.sync.getRepoStatus")
+    ):
+        status, answer = relay.answer(request.path)
+        body = json.dumps(answer).encode()
+    else:
+        status, body = HTTPStatus.NOT_FOUND, b'{"error": "MethodNotImplemented"}'
     headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return Response(status.value, status.phrase, headers, body)
 
@@ -124,12 +196,16 @@ def main() -> None:
     if fault not in FAULTS:
         print(f"fake relay: FAULT must be one of {', '.join(FAULTS)}, got {fault!r}", file=sys.stderr)
         raise SystemExit(2)
-    relay = FakeRelay(fault)
+    relay = FakeRelay(fault, os.environ.get("PLC_URL") or None)
     upstreams = [u.strip() for u in os.environ.get("ATCHECK_RELAY_UPSTREAMS", "").split(",") if u.strip()]
     for url in upstreams:
         threading.Thread(target=relay.follow, args=(url,), daemon=True).start()
     server: Server = serve(
-        relay.serve_subscriber, "127.0.0.1", int(os.environ["PORT"]), process_request=health, compression=None
+        relay.serve_subscriber,
+        "127.0.0.1",
+        int(os.environ["PORT"]),
+        process_request=lambda connection, request: http_answer(relay, request),
+        compression=None,
     )
 
     def on_term(signum: int, frame: object) -> None:

@@ -7,8 +7,8 @@ once per target of the run. The plugin is this package's modules, each one job:
   them, or from the :class:`~atcheck.run_options.RunOptions` that ``atcheck run`` hands it;
 - :mod:`.collection`: ``@pytest.mark.requirement`` IDs checked against the catalogue (an unknown ID, or a
   suite test without one, fails collection), and every target test parametrized over the run's targets;
-- :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``account``..., each
-  started lazily;
+- :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``relay_over_twins``,
+  ``account``..., each started lazily;
 - :mod:`.results` and :mod:`.outcomes`: one result per (test, target) with its evidence, capabilities a
   target lacks skipped, the baseline applied;
 - :mod:`.terminal`: progress lines and the closing summary;
@@ -30,6 +30,7 @@ from atcheck.pytest_plugin.fixtures import (
     pds,
     peer,
     plc,
+    relay_over_twins,
     second_pds,
     target,
     twin,
@@ -58,6 +59,7 @@ __all__ = [
     "pytest_sessionfinish",
     "pytest_terminal_summary",
     "pytest_unconfigure",
+    "relay_over_twins",
     "run_of",
     "second_pds",
     "target",

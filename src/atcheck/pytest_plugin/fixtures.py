@@ -15,7 +15,7 @@ from atcheck.errors import AtcheckError
 from atcheck.pytest_plugin.state import FACTORIES_KEY, run_of
 from atcheck.run import Run
 from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
-from atcheck.suite.upstreams import Upstream
+from atcheck.suite.upstreams import RelayOverTwins, Upstream
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
@@ -122,6 +122,49 @@ def upstreams(request: pytest.FixtureRequest, target: TargetUnderTest) -> list[U
         )
         found.append(Upstream(target=peer_target, new_account=_provisioning(name, factory)))
     return found
+
+
+@pytest.fixture(scope="session")
+def relay_over_twins(
+    request: pytest.FixtureRequest, target: TargetUnderTest, upstreams: list[Upstream]
+) -> RelayOverTwins:
+    """A relay of the target's kind following a PDS target and its second instance (``<pds>#2``).
+
+    For a relay's account-migration test: the account moves between the two instances, and the relay must
+    follow it. The first followed PDS target that can create accounts on the run's PLC is used. When the
+    relay under test was not started with the second instance (relays follow only the PDSes that exist when
+    they start), a second instance of the relay is started after it (``<relay>#2``), on the same run. The
+    test is skipped when no followed PDS can take part.
+    """
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    movable = [
+        u for u in upstreams if u.target.supports("account.create") and u.target.supports("identity.plc")
+    ]
+    if not movable:
+        pytest.skip(f"{target.name} follows no PDS that can create accounts on the run's PLC")
+    source = movable[0]
+    try:
+        twin_running = run.stack.start_instance(source.name)
+        twin_url = twin_running.endpoint(Role.PDS)
+        followed = [e.url for e in target.running.needs_all.get(Role.PDS, [])]
+        relay = target
+        if twin_url is None or twin_url.url not in followed:
+            relay_running = run.stack.start_instance(target.name)
+            relay = TargetUnderTest(
+                name=relay_running.name,
+                manifest=relay_running.manifest,
+                running=relay_running,
+                recorder=target.recorder,
+            )
+    except AtcheckError as exc:
+        raise TargetDidNotStart(
+            f"a second instance for the relay's migration scene did not start: {exc}"
+        ) from None
+    twin = TargetUnderTest(
+        name=twin_running.name, manifest=twin_running.manifest, running=twin_running, recorder=target.recorder
+    )
+    return RelayOverTwins(relay=relay, source=source, dest=twin)
 
 
 def _provisioning(name: str, factory: AccountFactory) -> Callable[[], Account]:

@@ -15,7 +15,7 @@ from atcheck.suite.target import TargetUnderTest
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import XrpcClient
 
-__all__ = ["Upstream", "host_name"]
+__all__ = ["RelayOverTwins", "Upstream", "host_name"]
 
 
 def host_name(url: str) -> str:
@@ -50,3 +50,13 @@ class Upstream:
 
     def client(self) -> XrpcClient:
         return self.target.client(Role.PDS)
+
+
+@dataclass
+class RelayOverTwins:
+    """A relay following ``source`` (a PDS target) and ``dest`` (its second instance): the scene in which an
+    account moves between two PDSes under one relay's eyes."""
+
+    relay: TargetUnderTest
+    source: Upstream
+    dest: TargetUnderTest

@@ -96,6 +96,9 @@ KNOWN_CAPABILITIES = frozenset(
         "identity.update-handle",  # com.atproto.identity.updateHandle
         "identity.plc",  # its accounts' DIDs are did:plc registered at the run's PLC
         "identity.resolve-identity",  # resolveIdentity and resolveDid answered by the PDS itself
+        # atcheck can point its DNS, host names and CA store at atcheck's own DNS and HTTPS servers
+        # (the wrapper's POST /atcheck/resolvers; see atcheck.suite.resolvers): domain handles, did:web
+        "identity.local-resolvers",
         "plc.directory",  # it serves a did:plc directory itself (POST /<did>, audit log, export)
         "blob.upload",  # com.atproto.repo.uploadBlob
         "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
@@ -365,7 +368,9 @@ def url_manifest(
                 credentials={k: literal(v) for k, v in vars(given).items() if v},
             ),
         ),
-        capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - {"identity.plc"},
+        capabilities=capabilities
+        if capabilities is not None
+        else KNOWN_CAPABILITIES - {"identity.plc", "identity.local-resolvers"},
         # With an account given, suites use it rather than creating accounts on someone's server.
         provisioning="given" if given.account_handle else "xrpc",
     )
