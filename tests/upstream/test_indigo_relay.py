@@ -49,6 +49,7 @@ INDIGO_OBSERVED = {
     "unknown-type": "dropped",
     "lexicon-invalid-record": "passed through",
     "toobig-flag": "dropped",
+    "empty-commit": "passed through",
 }
 
 
