@@ -109,6 +109,10 @@ KNOWN_CAPABILITIES = frozenset(
         "label.query",
         "label.subscribe",
         "label.create",
+        # The labeler's DID is an account whose repo has its app.bsky.labeler.service/self declaration.
+        "label.declaration",
+        # An AppView that hydrates labels of the labelers named in atproto-accept-labelers (ozone target).
+        "appview.labels",
     }
 )
 
