@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -87,26 +87,32 @@ def appview(target: TargetUnderTest) -> XrpcClient:
     return target.client("appview")
 
 
+def _post_indexed(account: Account, appview: XrpcClient, text: str) -> tuple[str, str]:
+    """Write a post on the target's PDS and wait until the AppView shows it; its URI and CID."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    written = write_record(account, {"$type": _POST, "text": text, "createdAt": now})
+    _wait(
+        "the AppView to index the new post",
+        lambda: (lambda got: (got[0] is not None, got[1].describe()))(_get_post(appview, written.uri)),
+    )
+    return written.uri, written.cid
+
+
 @pytest.fixture
 def labelled(account: Account, labeler: Labeler, appview: XrpcClient) -> Callable[[str], str]:
     """Makes a post, waits until the AppView shows it, has the labeler label it ``val``; gives its URI."""
 
     def make(val: str) -> str:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        written = write_record(account, {"$type": _POST, "text": f"atcheck {val}", "createdAt": now})
-        _wait(
-            "the AppView to index the new post",
-            lambda: (lambda got: (got[0] is not None, got[1].describe()))(_get_post(appview, written.uri)),
-        )
-        create_labels(labeler, {"uri": written.uri, "cid": written.cid, "val": val})
+        uri, cid = _post_indexed(account, appview, f"atcheck {val}")
+        create_labels(labeler, {"uri": uri, "cid": cid, "val": val})
         # The label is there once a request naming only this labeler shows it.
         _wait(
             f"the label {val!r} of {labeler.did} on the post's view (with {HEADER}: {labeler.did})",
             lambda: (lambda got: (val in _labels_of(got[0], labeler.did), got[0]))(
-                _get_post(appview, written.uri, {HEADER: labeler.did})
+                _get_post(appview, uri, {HEADER: labeler.did})
             ),
         )
-        return written.uri
+        return uri
 
     return make
 
@@ -199,6 +205,31 @@ def test_an_empty_header_hydrates_no_labels(
     post, resp = _get_post(appview, uri, {HEADER: ""})
     expect(post is not None, "the post in the view", resp.describe(), resp)
     expect(not (post or {}).get("labels"), "no labels for an empty header", (post or {}).get("labels"), resp)
+
+
+@pytest.mark.requirement("LBL-LIFE-03")
+@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+def test_an_expired_label_is_not_hydrated(account: Account, labeler: Labeler, appview: XrpcClient) -> None:
+    """A label whose ``exp`` has passed is left out of the view (label §Label Lifecycle).
+
+    The labeler makes the expired label first and a live one after it on the same post; once the live one
+    shows, the expired one has had every chance to arrive too.
+    """
+    uri, cid = _post_indexed(account, appview, "atcheck expiry")
+    past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    create_labels(labeler, {"uri": uri, "cid": cid, "val": "atcheck-expired", "exp": past})
+    create_labels(labeler, {"uri": uri, "cid": cid, "val": _MARK})
+    post = _wait(
+        f"the live label {_MARK!r} on the post's view",
+        lambda: (lambda got: (_MARK in _labels_of(got[0], labeler.did), got[0]))(
+            _get_post(appview, uri, {HEADER: labeler.did})
+        ),
+    )
+    expect(
+        "atcheck-expired" not in _labels_of(post, labeler.did),
+        "no label whose exp has passed",
+        (post or {}).get("labels"),
+    )
 
 
 @pytest.mark.requirement("LBL-HDR-02")
