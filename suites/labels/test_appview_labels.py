@@ -8,7 +8,8 @@ out the labels of labelers not named, and, for a labeler named with ``redact``, 
 ``!takedown`` label instead of annotating it. It answers ``atproto-content-labelers`` with the labelers it
 consulted.
 
-Each test writes a post on the target's PDS, waits for the AppView to index it, has the labeler label it,
+Each test writes a post on the target's PDS (``appview.labels`` implies a PDS the AppView indexes, where an
+account can be made and posts written), waits for the AppView to index it, has the labeler label it,
 and reads it back with ``app.bsky.feed.getPosts``. How the label travels from the labeler to the AppView is
 the deployment's (the ozone target's start script subscribes to the labeler's stream); what is judged is
 what the AppView does with the header.
@@ -118,7 +119,7 @@ def labelled(account: Account, labeler: Labeler, appview: XrpcClient) -> Callabl
 
 
 @pytest.mark.requirement("LBL-HDR-01")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_a_labeler_not_named_brings_no_labels(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -135,7 +136,7 @@ def test_a_labeler_not_named_brings_no_labels(
 
 
 @pytest.mark.requirement("LBL-HDR-01")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_a_list_of_labelers_is_honoured(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -147,7 +148,7 @@ def test_a_list_of_labelers_is_honoured(
 
 
 @pytest.mark.requirement("LBL-HDR-01")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_repeated_header_fields_merge(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -159,7 +160,7 @@ def test_repeated_header_fields_merge(
 
 
 @pytest.mark.requirement("LBL-HDR-01", "LBL-HDR-05")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_redact_of_a_duplicate_is_or_ed_and_removes_taken_down_content(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -181,7 +182,7 @@ def test_redact_of_a_duplicate_is_or_ed_and_removes_taken_down_content(
 
 
 @pytest.mark.requirement("LBL-HDR-03")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_content_labelers_names_the_labeler_consulted(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -197,7 +198,7 @@ def test_content_labelers_names_the_labeler_consulted(
 
 
 @pytest.mark.requirement("LBL-HDR-04")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_an_empty_header_hydrates_no_labels(
     labelled: Callable[[str], str], labeler: Labeler, appview: XrpcClient
 ) -> None:
@@ -208,7 +209,7 @@ def test_an_empty_header_hydrates_no_labels(
 
 
 @pytest.mark.requirement("LBL-LIFE-03")
-@pytest.mark.needs("appview.labels", "label.create", "account.create", "repo.write")
+@pytest.mark.needs("appview.labels", "label.create")
 def test_an_expired_label_is_not_hydrated(account: Account, labeler: Labeler, appview: XrpcClient) -> None:
     """A label whose ``exp`` has passed is left out of the view (label §Label Lifecycle).
 
