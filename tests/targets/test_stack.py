@@ -318,3 +318,17 @@ def test_a_service_with_a_url_is_served_by_the_service_it_needs(
     assert int(str(env_of(labeler.url, "EXTRA"))) == stack.secrets.port("multi/extra")
     stack.stop_all()
     assert port_closed(port_of(labeler.url)) and not wait_gone(tag)
+
+
+def test_a_provider_that_cannot_start_is_passed_over(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
+    """A PLC borrowed from a broken target (ozone not installed, say) comes from the next provider."""
+    pds = manifest("pdsimpl", service(tag, "pds", ["pds"], needs=["plc"], env={"PLC_URL": "{plc.url}"}))
+    broken = manifest("broken", service(tag, "plc", ["plc"], mode="die"))
+    fallback = manifest("fallback", service(tag, "plc", ["plc"]))
+    stack = new_stack(tmp_path, {"broken": broken, "pdsimpl": pds}, fallback_providers=[fallback])
+    stacks.append(stack)
+    running = stack.start("pdsimpl")
+    plc = running.endpoint(Role.PLC)
+    assert plc is not None and plc.target == "fallback"
+    with pytest.raises(LaunchError, match="exit code 3"):
+        stack.start("broken")  # its own failure is still reported, once
