@@ -180,7 +180,17 @@ class ProcessLauncher:
         self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
     ) -> AttachedService:
         """A service with a ``url`` and no process: served by a service it needs (started first)."""
-        return _attached_start(self, target, service, ctx)
+        at = where(target, service, ctx)
+        rendered = render_service(target, service, ctx, self.secrets, url=service.url)
+        url = rendered.url or ""
+        endpoints = [
+            ServiceEndpoint(target.name, service.name, role, url, rendered.did, rendered.credentials)
+            for role in service.roles
+        ]
+        server = next((s for s in target.services if s.name in service.needs_services), service)
+        running = AttachedService(spec=service, endpoints=endpoints, log_path=log_path(target, server, ctx))
+        wait_for_service(running, url, service.health, at)
+        return running
 
 
 @dataclass
@@ -200,22 +210,6 @@ class AttachedService:
 
     def stop(self) -> None:
         return None
-
-
-def _attached_start(
-    launcher: ProcessLauncher, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
-) -> AttachedService:
-    at = where(target, service, ctx)
-    rendered = render_service(target, service, ctx, launcher.secrets, url=service.url)
-    url = rendered.url or ""
-    endpoints = [
-        ServiceEndpoint(target.name, service.name, role, url, rendered.did, rendered.credentials)
-        for role in service.roles
-    ]
-    server = next((s for s in target.services if s.name in service.needs_services), service)
-    running = AttachedService(spec=service, endpoints=endpoints, log_path=log_path(target, server, ctx))
-    wait_for_service(running, url, service.health, at)
-    return running
 
 
 def _base_env() -> dict[str, str]:
