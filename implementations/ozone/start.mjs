@@ -21,8 +21,8 @@
 //      com.atproto.label.subscribeLabels like any consumer and writes each label into the AppView's table
 //      (a negation removes the row). What the AppView then shows, hides or redacts for an
 //      atproto-accept-labelers header is the AppView's own code.
-// On SIGTERM/SIGINT it closes the network, then stops Redis and PostgreSQL, and removes nothing else (the
-// data dir belongs to the run).
+// On SIGTERM/SIGINT it stops Redis and PostgreSQL and removes the cluster's scratch dir (the data dir belongs
+// to the run); the network's servers end with the process.
 //
 // Environment: OZONE_PORT, BSKY_PORT, PDS_PORT, PLC_PORT, PG_PORT, REDIS_PORT, OZONE_DATA (a directory),
 // ATCHECK_ADMIN_TOKEN, optional ATCHECK_BIND_HOST. Prints one "READY <url> <did>" line once everything
@@ -130,7 +130,9 @@ async function startPostgres() {
   let pgData = path.join(dataDir, "pg");
   if (user.uid !== undefined) {
     // The run dir is private to root (mkdtemp, 0700), so the postgres user could not reach a cluster in it.
+    sweepScratch();
     pgScratch = fs.mkdtempSync(path.join(systemTmp, "atcheck-ozone-pg-"));
+    fs.writeFileSync(path.join(pgScratch, "owner.pid"), `${process.pid}\n`);
     fs.chownSync(pgScratch, user.uid, user.gid);
     pgData = path.join(pgScratch, "data");
     fs.writeFileSync(path.join(dataDir, "pg-location.txt"), `${pgData}\n`);
@@ -178,20 +180,50 @@ let network;
 async function stop(code) {
   if (stopping) return;
   stopping = true;
-  const timer = setTimeout(() => process.exit(code), 10000);
-  try {
-    if (network) await Promise.allSettled([network.ozone.close(), network.bsky.close(), network.bsync.close(),
-      network.pds.close(), network.plc.close()]);
-  } catch {
-    // closing is best effort: the processes below are stopped whatever happened
-  }
+  // atcheck gives a service 5 s between SIGTERM and SIGKILL, so nothing here waits on the network: its
+  // servers end with this process. PostgreSQL and Redis are stopped (SIGINT: PostgreSQL's fast shutdown) and
+  // the cluster's scratch dir removed; a run killed before that leaves a dir the next start sweeps.
+  const timer = setTimeout(() => {
+    removeScratch();
+    process.exit(code);
+  }, 4000);
   for (const { proc } of children.reverse()) {
-    if (proc.exitCode === null) proc.kill("SIGINT"); // PostgreSQL: fast shutdown; Redis: exits
+    if (proc.exitCode === null) proc.kill("SIGINT");
   }
   await Promise.all(children.map(({ proc }) => (proc.exitCode === null ? new Promise((r) => proc.once("exit", r)) : null)));
   clearTimeout(timer);
-  if (pgScratch) fs.rmSync(pgScratch, { recursive: true, force: true });
+  removeScratch();
   process.exit(code);
+}
+
+function removeScratch() {
+  if (pgScratch) fs.rmSync(pgScratch, { recursive: true, force: true });
+}
+
+/** Remove the cluster dirs of earlier starts whose process is gone (killed before it could clean up). */
+function sweepScratch() {
+  for (const name of fs.readdirSync(systemTmp)) {
+    if (!name.startsWith("atcheck-ozone-pg-")) continue;
+    const dir = path.join(systemTmp, name);
+    let owner = NaN;
+    try {
+      owner = Number.parseInt(fs.readFileSync(path.join(dir, "owner.pid"), "utf8"), 10);
+    } catch {
+      // no marker: made by an older script; judged by age below
+    }
+    let alive = false;
+    if (Number.isInteger(owner)) {
+      try {
+        process.kill(owner, 0);
+        alive = true;
+      } catch (err) {
+        alive = err?.code === "EPERM";
+      }
+    } else {
+      alive = Date.now() - fs.statSync(dir).mtimeMs < 3600_000;
+    }
+    if (!alive) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function json(res, status, body) {

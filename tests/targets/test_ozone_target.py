@@ -3,7 +3,8 @@
 The live test starts dev-env through the Stack once (about 20-35 s here) and checks what the target promises
 beyond the suites: every socket of the process tree listens on 127.0.0.1 (Node, PostgreSQL, Redis), the
 provisioning route refuses a missing token and bad input, and stopping leaves no process and no PostgreSQL
-scratch dir behind. It is skipped, with the setup script's reason, when Ozone is not installed.
+scratch dir behind (a stale one of a killed start is swept). It is skipped, with the setup script's reason,
+when Ozone is not installed.
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ def test_a_live_start_binds_loopback_and_stops_clean(tmp_path: Path) -> None:
         pytest.skip(problem)
     ctx = LaunchContext(run_id="ozone-selftest", run_dir=tmp_path, log_dir=tmp_path / "logs")
     stack = Stack([TargetSpec.of(builtin_manifests()["ozone"])], ctx)
-    pg_dirs_before = set(Path("/tmp").glob("atcheck-ozone-pg-*"))
+    # A cluster dir left by a start that was killed (its owner is no process): the next start sweeps it.
+    stale = Path("/tmp/atcheck-ozone-pg-selftestStale")
+    stale.mkdir(exist_ok=True)
+    (stale / "owner.pid").write_text("999999999\n")
+    pg_dirs_before = set(Path("/tmp").glob("atcheck-ozone-pg-*")) - {stale}
     try:
         running = stack.start("ozone")
         labeler = running.endpoint(Role.LABELER)
@@ -107,6 +112,7 @@ def test_a_live_start_binds_loopback_and_stops_clean(tmp_path: Path) -> None:
     for pid in tree:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert set(Path("/tmp").glob("atcheck-ozone-pg-*")) <= pg_dirs_before
+    assert not stale.exists()
 
 
 def _process_tree(root: int) -> dict[int, str]:
