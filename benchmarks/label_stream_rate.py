@@ -1,12 +1,13 @@
 """Label stream rate, as verified by the oracle: labels per second from subscribeLabels, each frame decoded
 strictly and each label's signature checked against the labeler's ``#atproto_label`` key at the PLC.
 
-Starts the skyware-labeler target (and the reference PLC it needs), has it make ``--labels`` labels, then
+Starts the skyware-labeler target (or ``--target ozone``; with the reference PLC it needs), has it make
+``--labels`` labels, then
 replays them with ``cursor=0`` and times three things: the replay as a client sees it (receive, decode,
 verify), and the oracle alone over the same frames (decode + verify, no network), so the figure says which
 side is the limit. Prints figures, asserts nothing; everything started is stopped.
 
-    .venv/bin/python benchmarks/label_stream_rate.py [--labels 2000] [--batch 250]
+    .venv/bin/python benchmarks/label_stream_rate.py [--labels 2000] [--batch 250] [--target ozone]
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="label stream rate verified by the oracle")
     parser.add_argument("--labels", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--target", default=TARGET, help=f"a labeler target (default {TARGET}; or ozone)")
     args = parser.parse_args(argv)
     try:
-        with started(TARGET) as running:
+        with started(args.target) as running:
             labeler = running.endpoint(Role.LABELER)
             plc = running.endpoint(Role.PLC)
             assert labeler is not None and plc is not None
@@ -99,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             offline = _verify(again, key)
             oracle = time.perf_counter() - began
     except AtcheckError as exc:
-        print(f"{TARGET}: cannot start: {exc}", file=sys.stderr)
+        print(f"{args.target}: cannot start: {exc}", file=sys.stderr)
         return 2
-    print(f"made {args.labels} labels through the labeler in {made:.2f} s ({args.labels / made:,.0f}/s)")
+    rate = args.labels / made
+    print(f"{args.target}: made {args.labels} labels through the labeler in {made:.2f} s ({rate:,.0f}/s)")
     print(
         f"replay cursor=0: {seen} labels in {len(frames)} frames, each decoded and verified, "
         f"in {replay:.2f} s = {seen / replay:,.0f} labels/s"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The container part of `make test`: build the offline images, run the suites against the reference stack
-# under both launchers, and check that the verdicts agree check by check (issue #4).
+# and the skyware labeler under both launchers, and check that the verdicts agree check by check (issues #4,
+# #10).
 #
 # Where no Docker engine can be started (no root, no docker.io package), the container suites are reported as
 # not run, with the reason, and this step passes: the container launcher is tested where an engine exists.
@@ -44,4 +45,9 @@ status=0
 "$ATCHECK" run --target reference --target reference@container --baseline suites/baseline.toml \
     --report-dir "$OUT" || status=$?
 "$ATCHECK" containers compare "$OUT" || status=1
+# The labeler under both launchers, compared the same way (its label suite only: it plays no other role).
+bash scripts/build-images.sh skyware-labeler
+"$ATCHECK" run --target skyware-labeler --target skyware-labeler@container --suite labels \
+    --baseline suites/baseline.toml --report-dir "$OUT-labeler" || status=$?
+"$ATCHECK" containers compare "$OUT-labeler" --left skyware-labeler --right skyware-labeler@container || status=1
 exit "$status"

@@ -40,6 +40,12 @@ TOOLS: dict[str, Tool] = {
             "@skyware/labeler",
         ),
         Tool(
+            "ozone_dir",
+            "scripts/setup-ozone.sh",
+            "OZONE_DIR",
+            "Ozone and the AppView (@atproto/dev-env), PostgreSQL and redis-server",
+        ),
+        Tool(
             "arroba_python",
             "scripts/setup-arroba.sh",
             "ARROBA_PYTHON",

@@ -290,5 +290,5 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_an_untested_row_says_why(catalogue: Catalogue) -> None:
     """``untested`` holds the reason no test checks a row; rows with tests leave it out."""
-    assert "AppView" in (catalogue.get("LBL-HDR-01").untestable or "")
+    assert "1 hour" in (catalogue.get("BLOB-11").untestable or "")
     assert catalogue.get("LBL-OBJ-01").untestable is None

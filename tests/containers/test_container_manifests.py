@@ -31,3 +31,16 @@ def test_reference_container_table_matches_its_process_table(service: str) -> No
     assert set(process_env) == set(container_env) - set(CONTAINER_ONLY)
     differing = {k for k in process_env if process_env[k] != container_env[k]}
     assert differing <= set(DIFFERENT)
+
+
+def test_skyware_labeler_container_table_matches_its_process_table() -> None:
+    """skyware-labeler@container: the process env but for the bind host and the PLC's network alias."""
+    (spec,) = builtin_manifests()["skyware-labeler"].services
+    assert spec.process is not None and spec.container is not None
+    assert spec.container.image == "atcheck/skyware-labeler"
+    assert spec.container.command == spec.process.command
+    process_env, container_env = spec.process.env, spec.container.env
+    assert set(container_env) - set(process_env) == set(CONTAINER_ONLY)
+    assert container_env["ATCHECK_BIND_HOST"] == "{host}"
+    differing = {k for k in process_env if process_env[k] != container_env[k]}
+    assert differing == {"PLC_URL"} and container_env["PLC_URL"] == "{plc.url}"

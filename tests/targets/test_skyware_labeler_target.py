@@ -18,8 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from atcheck.checks import ConformanceFailure
+from atcheck.oracle.crypto import PrivateKey, PublicKey
 from atcheck.oracle.did import document_entry, verification_key
+from atcheck.oracle.plc import sign_op, update_op
 from atcheck.paths import project_root
+from atcheck.suite.labels import expect_label_signed
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.launchers.process import ProcessService
 from atcheck.targets.manifest import KNOWN_CAPABILITIES, builtin_manifests
@@ -170,3 +174,56 @@ def test_stopping_leaves_no_process(tmp_path: Path) -> None:
         stack.stop_all()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_its_labels_are_refused_once_the_label_key_is_rotated_at_the_plc(tmp_path: Path) -> None:
+    """Live, end to end: a served label verifies with the document's ``#atproto_label`` key; once that key
+    is rotated at the PLC (an update signed by the labeler's rotation key), the same label, and one made
+    afterwards by the unchanged labeler, are refused by the suite's verdict (label §Signatures)."""
+    problem = missing_tools(("node22", "reference_dir", "labeler_dir"))
+    if problem:
+        pytest.skip(problem)
+    builtins = builtin_manifests()
+    ctx = LaunchContext(run_id="labeler-rotation", run_dir=tmp_path, log_dir=tmp_path / "logs")
+    stack = Stack(
+        [TargetSpec.of(builtins["skyware-labeler"])], ctx, fallback_providers=[builtins["reference"]]
+    )
+    try:
+        running = stack.start("skyware-labeler")
+        labeler, plc = running.endpoint(Role.LABELER), running.endpoint(Role.PLC)
+        assert labeler is not None and plc is not None
+        auth = {"authorization": f"Bearer {labeler.credentials.bearer_token}"}
+        did = httpx.get(f"{labeler.url}/atcheck/labeler", timeout=10).json()["did"]
+
+        def served(uri: str) -> dict[str, object]:
+            made = httpx.post(
+                f"{labeler.url}/atcheck/labels", json={"labels": [{"uri": uri, "val": "spam"}]}, headers=auth
+            )
+            assert made.status_code == 200, made.text
+            query = {"uriPatterns": uri}
+            got = httpx.get(f"{labeler.url}/xrpc/com.atproto.label.queryLabels", params=query, timeout=10)
+            (label,) = got.json()["labels"]
+            return dict(label)
+
+        def label_key_now() -> PublicKey:
+            return verification_key(httpx.get(f"{plc.url}/{did}", timeout=10).json(), did, "atproto_label")
+
+        before = served("did:plc:abcdefghijklmnopqrstuvwx")
+        expect_label_signed(before, label_key_now(), "a label before the rotation")
+
+        rotation_hex = stack.secrets.get("k256key", "skyware-labeler/labeler-rotation")
+        rotation = PrivateKey.from_bytes("k256", bytes.fromhex(rotation_hex))
+        last = httpx.get(f"{plc.url}/{did}/log/last", timeout=10).json()
+        new_key = PrivateKey.generate("k256")
+        methods = {**last["verificationMethods"], "atproto_label": new_key.public.did_key}
+        op = sign_op(update_op(last, verificationMethods=methods), rotation)
+        assert httpx.post(f"{plc.url}/{did}", json=op, timeout=10).status_code == 200
+
+        rotated = label_key_now()
+        assert rotated == new_key.public
+        after = served("did:plc:bcdefghijklmnopqrstuvwxy")
+        for label, when in ((before, "before"), (after, "after")):
+            with pytest.raises(ConformanceFailure, match="#atproto_label key"):
+                expect_label_signed(label, rotated, f"a label made {when} the rotation")
+    finally:
+        stack.stop_all()

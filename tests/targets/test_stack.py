@@ -293,3 +293,42 @@ def test_a_failed_provider_is_remembered_too(tmp_path: Path, tag: Path, stacks: 
             stack.start(name)
     log = (tmp_path / "logs" / "plcimpl-plc.log").read_text()
     assert log.count("# atcheck: ") == 1, "the broken PLC was launched once per target that needs it"
+
+
+def test_a_service_with_a_url_is_served_by_the_service_it_needs(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    """One process, two services (dev-env's shape): the second has a ``url`` and no process of its own."""
+    main = service(tag, "main", ["labeler"], env={"EXTRA": "{port:extra}"})
+    attached = {
+        "name": "view",
+        "roles": ["appview"],
+        "needs": ["main"],
+        "url": "http://127.0.0.1:{main.port}",
+        "health": {"path": "/xrpc/_health", "timeout": 5},
+    }
+    stack = new_stack(tmp_path, {"multi": manifest("multi", main, attached)})
+    stacks.append(stack)
+    running = stack.start("multi")
+    labeler, appview = running.endpoint(Role.LABELER), running.endpoint(Role.APPVIEW)
+    assert labeler is not None and appview is not None
+    assert appview.url == labeler.url and appview.service == "view"
+    assert len(stack.running_services()) == 2 and len(tagged_pids(tag)) == 1
+    # {port:NAME} is a real free port, the same for every service of the target that names it.
+    assert int(str(env_of(labeler.url, "EXTRA"))) == stack.secrets.port("multi/extra")
+    stack.stop_all()
+    assert port_closed(port_of(labeler.url)) and not wait_gone(tag)
+
+
+def test_a_provider_that_cannot_start_is_passed_over(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
+    """A PLC borrowed from a broken target (ozone not installed, say) comes from the next provider."""
+    pds = manifest("pdsimpl", service(tag, "pds", ["pds"], needs=["plc"], env={"PLC_URL": "{plc.url}"}))
+    broken = manifest("broken", service(tag, "plc", ["plc"], mode="die"))
+    fallback = manifest("fallback", service(tag, "plc", ["plc"]))
+    stack = new_stack(tmp_path, {"broken": broken, "pdsimpl": pds}, fallback_providers=[fallback])
+    stacks.append(stack)
+    running = stack.start("pdsimpl")
+    plc = running.endpoint(Role.PLC)
+    assert plc is not None and plc.target == "fallback"
+    with pytest.raises(LaunchError, match="exit code 3"):
+        stack.start("broken")  # its own failure is still reported, once

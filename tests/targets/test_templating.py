@@ -151,3 +151,16 @@ def test_port_is_unknown_where_there_is_none() -> None:
     """The URL launcher has no port of its own: {port} must not silently become an empty string."""
     with pytest.raises(ManifestError, match=r"unknown placeholder \{port\}"):
         scope(port=None).render("{port}", "creds")
+
+
+def test_port_placeholders_are_free_ports_shared_within_a_target() -> None:
+    secrets = RunSecrets()
+    one = scope(secrets=secrets, secret_namespace="ozone")
+    again = scope(secrets=secrets, secret_namespace="ozone")
+    other = scope(secrets=secrets, secret_namespace="ozone@container")
+    port = one.render("{port:appview}", "test")
+    assert port.isdigit() and 1024 <= int(port) < 65536
+    assert again.render("{port:appview}", "test") == port  # every service of the target sees one port
+    assert one.render("{port:pds}", "test") != port
+    assert other.render("{port:appview}", "test") != port  # another instance of the manifest: its own
+    assert port not in secrets.all()  # a port is not a secret: reports keep it

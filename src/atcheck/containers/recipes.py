@@ -133,6 +133,27 @@ RECIPES: dict[str, Recipe] = {
             ),
         ),
         Recipe(
+            name="skyware-labeler",
+            description="@skyware/labeler (a standalone labeler) and atcheck's start script on Node 22",
+            inputs=(
+                TreeInput(tool="node22"),
+                # The start script's dir; its node_modules symlink brings the shared install along.
+                TreeInput(tool="labeler_dir"),
+            ),
+            versions=(VersionLabel("labeler", "labeler_dir", "node_modules/@skyware/labeler/package.json"),),
+            links=(("/usr/local/bin/node", "node22"),),
+            # The library loads, and libsql's prebuilt native binary runs on the base's glibc.
+            smoke=(
+                "{tool:node22}",
+                "--input-type=module",
+                "-e",
+                "await import('{tool:labeler_dir}/node_modules/"
+                "@skyware/labeler/dist/index.js'); const { createClient } = await import("
+                "'{tool:labeler_dir}/node_modules/@libsql/client/lib-esm/node.js'); "
+                "await createClient({ url: ':memory:' }).execute('select 1'); console.log('smoke ok')",
+            ),
+        ),
+        Recipe(
             name="indigo-relay",
             description="Bluesky's relay (indigo cmd/relay) and atcheck's start wrapper",
             inputs=(

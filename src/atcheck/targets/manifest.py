@@ -109,6 +109,12 @@ KNOWN_CAPABILITIES = frozenset(
         "label.query",
         "label.subscribe",
         "label.create",
+        # The labeler's DID is an account whose repo has its app.bsky.labeler.service/self declaration.
+        "label.declaration",
+        # An AppView that hydrates labels of the labelers named in atproto-accept-labelers, with the PDS it
+        # indexes, where atcheck makes an account and posts to label (the ozone target). It implies those PDS
+        # writes, so a target can offer them to the AppView tests without running every PDS suite.
+        "appview.labels",
     }
 )
 

@@ -22,7 +22,7 @@ INSTANCE_SEPARATOR = "#"
 #: The targets a run checks when none is named.
 DEFAULT_TARGETS = ("reference", "arroba", "skyware-labeler", "indigo-relay")
 #: The defaults under ``--launcher container``: the default targets that have a container image.
-DEFAULT_CONTAINER_TARGETS = ("reference", "arroba")
+DEFAULT_CONTAINER_TARGETS = ("reference", "arroba", "skyware-labeler")
 #: Default targets whose install is optional (the relay is built with Go, which a machine may lack): where one
 #: cannot run, a default run reports it as not run, with its setup script's reason, and checks the rest.
 OPTIONAL_DEFAULTS = frozenset({"indigo-relay"})

@@ -197,21 +197,33 @@ class Stack:
         return running
 
     def _provide(self, role: Role, asker: str, kind: str, chain: tuple[str, ...]) -> ServiceEndpoint:
-        """An endpoint for ``role`` from another target of the run, or from a fallback provider."""
+        """An endpoint for ``role`` from another target of the run, or from a fallback provider.
+
+        A provider that cannot start (an optional target not installed here, say) is passed over for the
+        next one, so it does not take the targets that only borrow its PLC down with it; when none starts,
+        the first one's error is raised.
+        """
         candidates = [t for n, t in self.targets.items() if n != asker]
         for fallback in self.fallback:
             # A container target gets the fallback provider in a container too, on the run's network.
             provider = TargetSpec.of(fallback, "container" if kind == "container" else "process")
             if provider.name not in self.targets:
                 candidates.append(provider)
+        first_error: AtcheckError | None = None
         for other in candidates:
             if other.launcher != kind and kind != "url":
                 continue
             service = other.manifest.provider(role)
             if service is not None:
                 # Started by its own launcher: a URL target's provider is still a process (or container).
-                svc = self._start_service(other.name, other.manifest, service, other.launcher, chain)
+                try:
+                    svc = self._start_service(other.name, other.manifest, service, other.launcher, chain)
+                except AtcheckError as exc:
+                    first_error = first_error or exc
+                    continue
                 return self._endpoint(svc, role)
+        if first_error is not None:
+            raise first_error
         raise LaunchError(f"target {asker} needs a {role.value} and no target of the run provides one")
 
     def _provide_all(

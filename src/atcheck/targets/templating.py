@@ -9,6 +9,10 @@ Placeholders:
                                                        services of one target share it; two targets, even
                                                        of one manifest, do not), scrubbed from reports
   ``{k256key:NAME}``                                   a random secp256k1 private key (hex), once per run
+  ``{port:NAME}``                                      a free loopback port chosen once per run and target:
+                                                       one process serving several services (dev-env) is
+                                                       told the port of each, and a service with a ``url``
+                                                       names it (``http://127.0.0.1:{port:appview}``)
   ``{ROLE.url}`` ``{ROLE.did}`` ``{ROLE.port}``        a needed role's endpoint, e.g. ``{plc.url}``
   ``{NAME.url}`` ``{NAME.did}`` ``{NAME.port}``        a service of this target needed by name
   ``{ROLE.host_url}`` ``{NAME.host_url}``              the same URL with ``localhost`` for the address
@@ -29,6 +33,7 @@ from urllib.parse import urlsplit
 
 from atcheck.errors import ManifestError
 from atcheck.targets.model import Role, ServiceEndpoint
+from atcheck.targets.ports import free_port
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.:-]+)\}")
 
@@ -53,6 +58,13 @@ class RunSecrets:
     """Secrets of one run, made on first use and remembered so every service sees the same value."""
 
     values: dict[str, str] = field(default_factory=dict)
+    #: Ports of ``{port:NAME}``: not secrets (never scrubbed from reports), but remembered the same way.
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def port(self, name: str) -> int:
+        if name not in self.ports:
+            self.ports[name] = free_port()
+        return self.ports[name]
 
     def get(self, kind: str, name: str) -> str:
         key = f"{kind}:{name}"
@@ -97,6 +109,9 @@ class TemplateScope:
         if rest and kind in ("secret", "k256key"):
             key = f"{self.secret_namespace}/{rest}" if self.secret_namespace else rest
             return self.secrets.get(kind, key)
+        if rest and kind == "port":
+            key = f"{self.secret_namespace}/{rest}" if self.secret_namespace else rest
+            return str(self.secrets.port(key))
         if rest and kind == "env":  # an optional value from the environment; empty when unset
             return os.environ.get(rest, "")
         if rest and kind == "all":

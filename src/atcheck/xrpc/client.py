@@ -9,7 +9,7 @@ plugin attaches to the test's result, so a failure in the report shows the reque
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,9 +158,12 @@ class XrpcClient:
         params: Mapping[str, ParamValue] | None = None,
         *,
         headers: Mapping[str, str] | None = None,
+        repeated_headers: Sequence[tuple[str, str]] = (),
     ) -> XrpcResponse:
         """An XRPC query: ``GET /xrpc/<nsid>``."""
-        return self.request("GET", f"/xrpc/{nsid}", params=params, headers=headers)
+        return self.request(
+            "GET", f"/xrpc/{nsid}", params=params, headers=headers, repeated_headers=repeated_headers
+        )
 
     def procedure(
         self,
@@ -201,8 +204,13 @@ class XrpcClient:
         data: bytes | None = None,
         content_type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        repeated_headers: Sequence[tuple[str, str]] = (),
     ) -> XrpcResponse:
-        """One HTTP exchange. Transport failures become TransportFailure naming the request."""
+        """One HTTP exchange. Transport failures become TransportFailure naming the request.
+
+        ``repeated_headers`` are sent as header lines of their own after ``headers``, even when a name
+        repeats (a test of how a server merges repeated fields); the evidence shows them comma-joined.
+        """
         url = self.base_url + path
         sent_headers: dict[str, str] = {}
         if self.token:
@@ -215,13 +223,17 @@ class XrpcClient:
             sent_headers["Content-Type"] = content_type
         sent_headers.update(headers or {})
         query = _encode_params(params)
-        request = self._http.build_request(method, url, params=query, content=body, headers=sent_headers)
+        lines = [*sent_headers.items(), *repeated_headers]
+        request = self._http.build_request(method, url, params=query, content=body, headers=lines)
         full_url = str(request.url)
+        shown = dict(sent_headers)
+        for name, value in repeated_headers:
+            shown[name] = f"{shown[name]}, {value}" if name in shown else value
         exchange = Exchange(
             method=method,
             url=full_url,
             status=None,
-            request_headers=dict(sent_headers),
+            request_headers=shown,
             request_body=_decode_for_evidence(body or b"", sent_headers.get("Content-Type", "")),
         )
         self.recorder.record(exchange)

@@ -100,13 +100,19 @@ class ProcessLauncher:
         return None
 
     def service_unavailable_reason(self, service: ServiceSpec) -> str | None:
+        if service.process is None and service.url:
+            return None  # served by another service of its target (see start_attached)
         if service.process is None:
             return f"service {service.name!r} has no [service.process] section"
         return missing_tools(service.process.requires)
 
-    def start(self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext) -> ProcessService:
+    def start(
+        self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
+    ) -> ProcessService | AttachedService:
         spec = service.process
         at = where(target, service, ctx)
+        if spec is None and service.url:
+            return self.start_attached(target, service, ctx)
         if spec is None:
             raise ManifestError(f"{at}: no [service.process] section; use another launcher")
         problem = missing_tools(spec.requires)
@@ -169,6 +175,41 @@ class ProcessLauncher:
             raise
         running.started_s = time.monotonic() - started
         return running
+
+    def start_attached(
+        self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
+    ) -> AttachedService:
+        """A service with a ``url`` and no process: served by a service it needs (started first)."""
+        at = where(target, service, ctx)
+        rendered = render_service(target, service, ctx, self.secrets, url=service.url)
+        url = rendered.url or ""
+        endpoints = [
+            ServiceEndpoint(target.name, service.name, role, url, rendered.did, rendered.credentials)
+            for role in service.roles
+        ]
+        server = next((s for s in target.services if s.name in service.needs_services), service)
+        running = AttachedService(spec=service, endpoints=endpoints, log_path=log_path(target, server, ctx))
+        wait_for_service(running, url, service.health, at)
+        return running
+
+
+@dataclass
+class AttachedService:
+    """A service that another service's process serves on a port of its own (dev-env: one Node process is
+    Ozone, the AppView, a PDS and a PLC). Nothing to start or stop: its ``needs`` started that process."""
+
+    spec: ServiceSpec
+    endpoints: list[ServiceEndpoint]
+    log_path: Path  # the log of the service that serves it
+
+    def alive(self) -> bool:
+        return True
+
+    def exit_summary(self) -> str:
+        return f"served by another service of its target (logs: {self.log_path.parent})"
+
+    def stop(self) -> None:
+        return None
 
 
 def _base_env() -> dict[str, str]:

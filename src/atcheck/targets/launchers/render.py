@@ -29,6 +29,7 @@ class RenderedService:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    url: str | None = None  # a service served by another one's process: where it is
 
 
 def run_name(target: TargetManifest, ctx: LaunchContext) -> str:
@@ -71,6 +72,7 @@ def render_service(
     command: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    url: str | None = None,
     port: int | None = None,
     host: str = "127.0.0.1",
     data_dir: str = "",
@@ -110,6 +112,7 @@ def render_service(
         command=[scope.render(part, f"{at}.command") for part in command],
         env=scope.render_map(env or {}, f"{at}.env"),
         cwd=scope.render(cwd, f"{at}.cwd") if cwd else None,
+        url=scope.render(url, f"{at}.url").rstrip("/") if url else None,
     )
     # Every credential is a secret, generated or given: report writers scrub what ctx.secrets lists.
     register_secrets(ctx, [*secrets.all(), *credentials.secrets()])
