@@ -57,6 +57,11 @@ TOOLS: dict[str, Tool] = {
             "RELAY_BIN",
             "the indigo relay (built with Go)",
         ),
+        # The library targets' harnesses (atcheck.libs), one install per language.
+        Tool("lib_python", "scripts/setup-lib-python.sh", "LIB_PYTHON", "the atproto Python SDK"),
+        Tool("lib_typescript", "scripts/setup-lib-typescript.sh", "LIB_TYPESCRIPT", "the @atproto libraries"),
+        Tool("lib_go", "scripts/setup-lib-go.sh", "LIB_GO", "indigo's Go packages"),
+        Tool("lib_rust", "scripts/setup-lib-rust.sh", "LIB_RUST", "the rsky crates"),
     )
 }
 

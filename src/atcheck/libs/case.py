@@ -1,0 +1,132 @@
+"""One case put to a library, the verdict atcheck expects, and how an answer is judged against it.
+
+A case carries the catalogue ID of the rule it checks, where it comes from (an official vector, with file
+and line, or a generator of atcheck's with its seed), and what the answer must be. Judging is here, once, so
+every suite and every report says the same thing about the same answer.
+
+Expectations:
+
+- ``accept`` / ``reject``: a validity op (``syntax.valid``, ``cbor.decode``, ``crypto.verify``) must say yes
+  or no. A ``false`` result or an ``error`` answer is a no; for ``cbor.decode``, a yes must also give back the
+  oracle's value (``value``).
+- ``equal``: a producing op must give exactly ``value`` (DAG-CBOR bytes in base64, a CID string).
+- ``refuse``: a producing op must refuse (an ``error`` answer); any result is wrong.
+- ``signature``: ``crypto.sign``'s result must verify under ``value`` (a did:key) with the oracle, low-S
+  included, and be the 64-byte compact form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from atcheck.libs.harness import Answer
+from atcheck.oracle.cbor import from_json
+from atcheck.oracle.crypto import verify_signature
+from atcheck.oracle.errors import OracleError
+
+Expect = Literal["accept", "reject", "equal", "refuse", "signature"]
+_SHOWN = 160
+
+
+@dataclass(frozen=True)
+class Case:
+    """One question to a library, and the answer the oracle (and the spec) expect."""
+
+    op: str
+    args: Mapping[str, Any]
+    expect: Expect
+    requirement: str  # the catalogue ID whose rule this case checks
+    source: str  # "vector syntax/handle_syntax_valid.txt:12", "generated (seed 7)"
+    value: Any = None  # the expected value (see the module docstring)
+    why: str = ""  # what the case probes, in a few words ("TLD starts with a digit")
+    tags: tuple[str, ...] = field(default=())
+
+    def show(self) -> str:
+        """The input, short enough for a message (long values keep their head and their length)."""
+        shown = {k: v for k, v in self.args.items()}
+        text = json.dumps(shown, ensure_ascii=True)
+        if len(text) > _SHOWN:
+            text = f"{text[:_SHOWN]}... ({len(text)} chars)"
+        return f"{self.op} {text}"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """``agree`` (the library says what atcheck expects), ``disagree``, or ``unsupported``."""
+
+    status: Literal["agree", "disagree", "unsupported"]
+    detail: str = ""
+
+
+def judge(case: Case, answer: Answer) -> Judgement:
+    """Compare one answer with what the case expects."""
+    if answer.kind == "unsupported":
+        return Judgement("unsupported")
+    if case.expect in ("accept", "reject"):
+        return _judge_validity(case, answer)
+    if case.expect == "refuse":
+        if answer.kind == "error":
+            return Judgement("agree")
+        return Judgement("disagree", f"expected a refusal, got {answer.describe()}")
+    if case.expect == "equal":
+        if answer.kind == "result" and answer.value == case.value:
+            return Judgement("agree")
+        return Judgement("disagree", f"expected {_short(case.value)}, got {answer.describe()}")
+    return _judge_signature(case, answer)
+
+
+def _judge_validity(case: Case, answer: Answer) -> Judgement:
+    said_yes = answer.kind == "result" and answer.value is not False
+    if case.expect == "reject":
+        if said_yes:
+            return Judgement(
+                "disagree", f"expected invalid (rejected), the library accepted it ({answer.describe()})"
+            )
+        return Judgement("agree")
+    if not said_yes:
+        return Judgement("disagree", f"expected valid, the library rejected it ({answer.describe()})")
+    if case.value is not None and not _same(case, answer.value):
+        return Judgement(
+            "disagree", f"accepted, but gave {_short(answer.value)}; expected {_short(case.value)}"
+        )
+    return Judgement("agree")
+
+
+def _same(case: Case, got: Any) -> bool:
+    if case.op == "cbor.decode":  # two JSON forms of one value ($bytes padding and key order aside)
+        return decoded_equal(case.value, got)
+    return bool(got == case.value)
+
+
+def decoded_equal(expected: Any, got: Any) -> bool:
+    """Whether two JSON forms denote the same data-model value ($bytes padding and key order aside)."""
+    try:
+        return bool(from_json(expected) == from_json(got))
+    except OracleError:
+        return False
+
+
+def _judge_signature(case: Case, answer: Answer) -> Judgement:
+    if answer.kind != "result" or not isinstance(answer.value, str):
+        return Judgement("disagree", f"expected a signature, got {answer.describe()}")
+    try:
+        text = answer.value.rstrip("=")
+        signature = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return Judgement("disagree", f"the signature is not base64: {answer.value[:_SHOWN]!r}")
+    message = base64.b64decode(case.args["message_b64"])
+    try:
+        verify_signature(str(case.value), message, signature)
+    except OracleError as exc:
+        return Judgement("disagree", f"the signature does not verify with atcheck's oracle: {exc}")
+    return Judgement("agree")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, str) else value
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} chars)"
