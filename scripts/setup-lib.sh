@@ -39,6 +39,14 @@ cache_base() {
   echo "$base/libs"
 }
 
+# hash_of runs in a subshell ($(...)), where fail cannot stop the script: check the files first.
+need_files() {
+  local f
+  for f in "$@"; do
+    [[ -f "$f" ]] || fail "missing ${f#"$ROOT"/} (is the checkout complete?)"
+  done
+}
+
 hash_of() {
   local f
   for f in "$@"; do
@@ -56,6 +64,7 @@ python_base() {
 
 python_key() {
   local base version
+  need_files "$IMPL/lib-python/requirements.txt"
   base="$(python_base)" || fail "no python3.11 or python3 on PATH"
   version="$("$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   { hash_of "$IMPL/lib-python/requirements.txt"; echo "$version"; } | sha256sum | cut -c1-16
@@ -85,6 +94,7 @@ python_after_move() {
 # -- typescript: @atproto/* on the project's Node 22 ----------------------------------------------------
 
 typescript_key() {
+  need_files "$IMPL/lib-typescript/package.json" "$IMPL/lib-typescript/package-lock.json"
   hash_of "$IMPL/lib-typescript/package.json" "$IMPL/lib-typescript/package-lock.json"
 }
 
@@ -119,6 +129,7 @@ typescript_refresh() {
 # -- go: indigo's packages through the Go module proxy --------------------------------------------------
 
 go_key() {
+  need_files "$IMPL/lib-go/go.mod" "$IMPL/lib-go/go.sum" "$IMPL/lib-go/main.go"
   command -v go >/dev/null 2>&1 || fail "Go is not installed, so indigo's packages cannot be built (install Go 1.26 or newer)"
   { hash_of "$IMPL/lib-go/go.mod" "$IMPL/lib-go/go.sum" "$IMPL/lib-go/main.go"; go env GOVERSION; } |
     sha256sum | cut -c1-16
@@ -141,6 +152,7 @@ go_install() {
 # -- rust: the rsky crates from the crates registry -----------------------------------------------------
 
 rust_key() {
+  need_files "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src/main.rs"
   command -v cargo >/dev/null 2>&1 || fail "Rust (cargo) is not installed, so the rsky crates cannot be built"
   { hash_of "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src/main.rs"; cargo --version; } |
     sha256sum | cut -c1-16
