@@ -173,7 +173,7 @@ rust_install() {
   mkdir -p "$tmp/bin"
   cp -r "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src" "$tmp/"
   # One target dir for every rust install: a changed harness rebuilds only itself, not the ~300 crates.
-  if ! (cd "$tmp" && CARGO_TARGET_DIR="$(cache_base)/rust-target" timeout "$limit" \
+  if ! (cd "$tmp" && CARGO_TARGET_DIR="$(cache_base)/cargo-target" timeout "$limit" \
     nice -n 10 cargo build --release --locked -j 2 >"$tmp/build.log" 2>&1 </dev/null); then
     local reason
     reason="$(grep -m1 -E '^error' "$tmp/build.log" || tail -n 1 "$tmp/build.log")"
@@ -181,7 +181,7 @@ rust_install() {
     echo "cargo build failed after $((SECONDS - started)) s: $reason" >"$(cache_base)/rust/$KEY.failed"
     fail "cargo build of implementations/lib-rust failed: $reason"
   fi
-  cp "$(cache_base)/rust-target/release/lib-rust-harness" "$tmp/bin/"
+  cp "$(cache_base)/cargo-target/release/lib-rust-harness" "$tmp/bin/"
 }
 
 # -- driver ---------------------------------------------------------------------------------------------

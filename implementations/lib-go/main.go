@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
@@ -42,6 +43,7 @@ type args struct {
 	SignatureB64 string          `json:"signature_b64"`
 	Alg          string          `json:"alg"`
 	PrivateKey   string          `json:"private_key_hex"`
+	Count        int             `json:"count"`
 }
 
 var syntaxChecks = map[string]func(string) error{
@@ -139,6 +141,24 @@ func run(op string, a args) (any, error) {
 			return nil, err
 		}
 		return root.String(), nil
+	case "data.blobs":
+		obj, err := atdata.UnmarshalJSON(a.JSON)
+		if err != nil {
+			return nil, err
+		}
+		found := []string{}
+		for _, blob := range atdata.ExtractBlobs(obj) {
+			found = append(found, blob.Ref.String())
+		}
+		sort.Strings(found)
+		return found, nil
+	case "tid.next":
+		clock := syntax.NewTIDClock(0)
+		out := make([]string, 0, a.Count)
+		for i := 0; i < a.Count; i++ {
+			out = append(out, clock.Next().String())
+		}
+		return out, nil
 	case "crypto.verify":
 		pub, err := atcrypto.ParsePublicDIDKey(a.DIDKey)
 		if err != nil {

@@ -11,6 +11,7 @@ import * as lexData from '@atproto/lex-data'
 import * as lexJson from '@atproto/lex-json'
 import * as crypto from '@atproto/crypto'
 import { MST, MemoryBlockstore } from '@atproto/repo'
+import { TID } from '@atproto/common-web'
 
 class Unsupported extends Error {}
 
@@ -62,6 +63,13 @@ const OPS = {
     }
     return (await mst.getPointer()).toString()
   },
+  'data.blobs': ({ json }) =>
+    [...lexData.enumBlobRefs(lexJson.jsonToLex(json))].map((ref) => lexData.getBlobCidString(ref)).sort(),
+  'tid.next': ({ count }) => {
+    const out = []
+    for (let i = 0; i < count; i++) out.push(TID.nextStr())
+    return out
+  },
   'crypto.verify': async ({ did_key, message_b64, signature_b64 }) =>
     await crypto.verifySignature(did_key, b64(message_b64), b64(signature_b64)),
   'crypto.sign': async ({ alg, message_b64, private_key_hex }) => {
@@ -75,7 +83,7 @@ const OPS = {
 function versions() {
   const require = createRequire(import.meta.url)
   const out = {}
-  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo']) {
+  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo', 'common-web']) {
     try {
       const path = require.resolve(`@atproto/${name}`).replace(/dist\/index\.js$/, 'package.json')
       out[`@atproto/${name}`] = JSON.parse(readFileSync(path, 'utf8')).version

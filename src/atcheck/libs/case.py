@@ -13,6 +13,8 @@ Expectations:
 - ``refuse``: a producing op must refuse (an ``error`` answer); any result is wrong.
 - ``signature``: ``crypto.sign``'s result must verify under ``value`` (a did:key) with the oracle, low-S
   included, and be the 64-byte compact form.
+- ``tids``: ``tid.next``'s result must be ``count`` valid TIDs, strictly increasing (so never repeating), and
+  with ``value`` set (seconds), each timestamp within that many seconds of atcheck's clock (µs, not ms).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,8 +31,9 @@ from atcheck.libs.harness import Answer
 from atcheck.oracle.cbor import from_json
 from atcheck.oracle.crypto import verify_signature
 from atcheck.oracle.errors import OracleError
+from atcheck.syntax import decode_tid, is_valid_tid
 
-Expect = Literal["accept", "reject", "equal", "refuse", "signature"]
+Expect = Literal["accept", "reject", "equal", "refuse", "signature", "tids"]
 _SHOWN = 160
 
 
@@ -77,7 +81,30 @@ def judge(case: Case, answer: Answer) -> Judgement:
         if answer.kind == "result" and answer.value == case.value:
             return Judgement("agree")
         return Judgement("disagree", f"expected {_short(case.value)}, got {answer.describe()}")
+    if case.expect == "tids":
+        return _judge_tids(case, answer)
     return _judge_signature(case, answer)
+
+
+def _judge_tids(case: Case, answer: Answer) -> Judgement:
+    count = int(case.args["count"])
+    got = answer.value
+    if answer.kind != "result" or not isinstance(got, list) or len(got) != count:
+        return Judgement("disagree", f"expected a list of {count} TIDs, got {answer.describe()}")
+    bad = [t for t in got if not isinstance(t, str) or not is_valid_tid(t)]
+    if bad:
+        return Judgement("disagree", f"not valid TIDs: {_short(bad[:5])}")
+    for i in range(1, count):
+        if got[i] <= got[i - 1]:
+            return Judgement("disagree", f"not strictly increasing: {got[i - 1]} then {got[i]} (#{i})")
+    if case.value is not None:
+        now_us = int(time.time() * 1_000_000)
+        worst = max((abs(decode_tid(t)[0] - now_us) for t in got), default=0)
+        if worst > float(case.value) * 1_000_000:
+            return Judgement(
+                "disagree", f"a timestamp is {worst / 1e6:.0f} s from atcheck's clock (µs since epoch)"
+            )
+    return Judgement("agree")
 
 
 def _judge_validity(case: Case, answer: Answer) -> Judgement:

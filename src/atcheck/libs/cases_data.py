@@ -220,8 +220,92 @@ def _refused_values() -> list[tuple[str, Any, str]]:
     ]
 
 
-def rule_cases() -> list[Case]:
+def _blob(size: object, **extra: Any) -> dict[str, Any]:
+    return {"$type": "blob", "ref": {"$link": RAW_LINK}, "mimeType": "image/png", "size": size, **extra}
+
+
+def blob_cases() -> list[Case]:
+    """Blobs: sizes that are not positive refused in records, the legacy form read, refs found without a
+    schema (``data.blobs``), and produced CID strings in the blessed form."""
     cases: list[Case] = []
+    for i, size in enumerate([0, -1], start=1):
+        record = {"$type": "com.example.thing", "image": _blob(size)}
+        cases.append(
+            Case(
+                "cid.of-record",
+                {"json": record},
+                "refuse",
+                "DM-BLOB-02",
+                f"rule DM-BLOB-02 #{i}",
+                why=f"blob size {size}",
+            )
+        )
+    legacy = {"$type": "com.example.thing", "image": {"cid": RAW_LINK, "mimeType": "image/png"}}
+    cases += [
+        c.__class__(c.op, c.args, c.expect, "DM-BLOB-03", c.source, c.value, "a legacy blob read as data")
+        for c in _encode_cases(legacy, "DM-BLOB-03", "rule DM-BLOB-03 #1")
+    ]
+    other = str(compute_cid(b"other", RAW))
+    nested = {
+        "$type": "com.example.thing",
+        "a": _blob(10),
+        "list": [{"deep": {"x": [_blob(3, ref={"$link": other})]}}],
+        "notblob": {"$type": "com.example.blobish", "ref": {"$link": LINK}},
+    }
+    found = sorted([RAW_LINK, other])
+    cases.append(
+        Case(
+            "data.blobs",
+            {"json": nested},
+            "equal",
+            "DM-BLOB-04",
+            "rule DM-BLOB-04 #1",
+            value=found,
+            why="blobs nested in maps and lists of an unknown record type",
+        )
+    )
+    cases.append(
+        Case(
+            "data.blobs",
+            {"json": {"$type": "com.example.thing", "t": "x"}},
+            "equal",
+            "DM-BLOB-04",
+            "rule DM-BLOB-04 #2",
+            value=[],
+            why="no blob",
+        )
+    )
+    for i, (data, codec, code) in enumerate(
+        [(b"", "raw", RAW), (b"\xa0", "dag-cbor", DAG_CBOR), (b"x" * 99, "raw", RAW)]
+    ):
+        cid = str(compute_cid(data, code))
+        cases.append(
+            Case(
+                "cid.of-bytes",
+                {"bytes_b64": b64(data), "codec": codec},
+                "equal",
+                "SYN-CID-02",
+                f"rule SYN-CID-02 #{i + 1}",
+                value=cid,
+                why=f"blessed form of a {codec} CID",
+            )
+        )
+    cases.append(
+        Case(
+            "cid.of-record",
+            {"json": {"a": 1}},
+            "equal",
+            "SYN-CID-02",
+            "rule SYN-CID-02 #4",
+            value=str(compute_cid(encode(from_json({"a": 1})), DAG_CBOR)),
+            why="blessed form",
+        )
+    )
+    return cases
+
+
+def rule_cases() -> list[Case]:
+    cases: list[Case] = blob_cases()
     for i, (row, data, why) in enumerate(_bad_cbor(), start=1):
         cases.append(
             Case("cbor.decode", {"bytes_b64": b64(data)}, "reject", row, f"rule {row} #{i}", why=why)
@@ -266,7 +350,7 @@ def _int(rng: random.Random) -> int:
             rng.randint(-(1 << 32), 1 << 32),
             rng.randint(-(1 << 53) + 1, (1 << 53) - 1),
         ]
-    )  # fmt: skip  (beyond 2^53 only in the DM-TYPE-03 edge cases: one rule, one test)
+    )  # (beyond 2^53 only in the DM-TYPE-03 edge cases: one rule, one test)
 
 
 def _link(rng: random.Random) -> dict[str, str]:

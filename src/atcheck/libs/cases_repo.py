@@ -154,8 +154,16 @@ def crypto_vector_cases(vectors: Path) -> list[Case]:
             "signature_b64": _pad(item["signatureBase64"]),
         }
         expect: Expect = "accept" if item["validSignature"] else "reject"
-        cases.append(Case("crypto.verify", args, expect, row, f"vector crypto/signature-fixtures.json #{i}",
-                          why=item.get("comment", "")))  # fmt: skip
+        cases.append(
+            Case(
+                "crypto.verify",
+                args,
+                expect,
+                row,
+                f"vector crypto/signature-fixtures.json #{i}",
+                why=item.get("comment", ""),
+            )
+        )
     for curve, name in (("k256", "w3c_didkey_K256.json"), ("p256", "w3c_didkey_P256.json")):
         for i, item in enumerate(
             json.loads((vectors / "crypto" / name).read_text(encoding="utf-8")), start=1
@@ -171,8 +179,11 @@ def crypto_vector_cases(vectors: Path) -> list[Case]:
             if key.public.did_key != item["publicDidKey"]:
                 continue  # the oracle's own vector test reports this; not the library's fault
             cases.append(_sign_case(curve, secret, message, item["publicDidKey"], "CRY-KEY-02", source))
-            args = {"did_key": item["publicDidKey"], "message_b64": b64(message),
-                    "signature_b64": b64(key.sign(message))}  # fmt: skip
+            args = {
+                "did_key": item["publicDidKey"],
+                "message_b64": b64(message),
+                "signature_b64": b64(key.sign(message)),
+            }
             cases.append(
                 Case("crypto.verify", args, "accept", "CRY-KEY-01", source, why="did:key of the vector")
             )

@@ -263,9 +263,23 @@ _RULES: list[tuple[str, str, str, bool, str]] = [
 
 
 def rule_cases() -> list[Case]:
-    return [
+    cases = [
         _case(kind, value, valid, row, f"rule {row} #{i}", why)
         for i, (row, kind, value, valid, why) in enumerate(_RULES, start=1)
+    ]
+    return cases + tid_cases()
+
+
+def tid_cases() -> list[Case]:
+    """The library's TID generator: 2000 back to back (monotonic, never repeating, even within one µs) and a
+    few checked against atcheck's clock (µs since the epoch, not ms)."""
+    return [
+        Case(
+            "tid.next", {"count": 2000}, "tids", "SYN-TID-04", "rule SYN-TID-04", why="2000 TIDs back to back"
+        ),
+        Case(
+            "tid.next", {"count": 5}, "tids", "SYN-TID-05", "rule SYN-TID-05", value=300, why="within 5 min"
+        ),
     ]
 
 
