@@ -59,7 +59,7 @@ def _encode_cases(value: Any, row: str, source: str, why: str = "", record: bool
     ]
     if record and isinstance(value, dict):
         cid = str(compute_cid(data, DAG_CBOR))
-        cases.append(Case("cid.of-record", {"json": value}, "equal", "DM-CID-01", source, value=cid, why=why))
+        cases.append(Case("cid.of-record", {"json": value}, "equal", row, source, value=cid, why=why))
     return cases
 
 

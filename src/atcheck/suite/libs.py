@@ -212,7 +212,7 @@ def check_cases(
         judged = len(cases) - unsupported
         raise Disagreement(
             f"expected {lib.name} to agree with atcheck's oracle on every case of {rule}; "
-            f"{len(disagreements)} of {judged} cases disagree:\n  {listed}{more}"
+            f"{len(disagreements)} of {judged} cases disagree:\n  {listed}{more}\n({tally.note()})"
         )
     if note is not None:
         note(tally.note())
