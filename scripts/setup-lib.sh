@@ -162,7 +162,7 @@ rust_print() {
   local dest="$1" base
   base="$(dirname "$dest")"
   if [[ -f "$base/$(basename "$dest").failed" ]]; then
-    fail "the rsky crates did not build here: $(tail -n 1 "$base/$(basename "$dest").failed")"
+    fail "the rsky crates did not build here: $(tail -n 1 "$base/$(basename "$dest").failed") (delete $base/$(basename "$dest").failed to try again)"
   fi
   [[ -f "$dest/.atcheck-complete" ]] || fail "the Rust harness (rsky) is not built ($dest missing); run: bash scripts/setup-lib.sh rust"
   echo "LIB_RUST=$dest/bin/lib-rust-harness"

@@ -208,6 +208,15 @@ def _edge_values() -> list[tuple[str, Any, str]]:
         ("DM-JSON-02", {"b": {"$bytes": "AAE="}}, "padded base64 (padding is optional)"),
         ("DM-JSON-03", json.loads('{"z": 1, "a": {"y": 2, "b": 3}}'), "keys not in canonical order in JSON"),
         ("DM-TYPE-01", {"deep": [[[[[[[[[[{"x": [1]}]]]]]]]]]]}, "nesting 12 deep"),
+        (
+            "SYN-DT-04",
+            {
+                "createdAt": "1985-04-12T23:20:50.100000Z",
+                "b": "1985-04-12T23:20:50+00:00",
+                "c": "2024-01-01T00:00:00.0Z",
+            },
+            "datetimes kept as written: trailing zeros, offsets, precision",
+        ),
         ("DM-TYPE-01", {"t": True, "f": False, "n": None, "i": -1, "s": "", "l": [], "m": {}}, "every kind"),
     ]
 

@@ -93,6 +93,15 @@ def mst_rule_cases() -> list[Case]:
         "com.example.record/A": _leaf(3),
     }
     cases.append(_mst_case(utf8, "REPO-MST-03", "rule REPO-MST-03 #2", rng, "bytewise order of punctuation"))
+    deep = {
+        k: _leaf(i)
+        for i, k in enumerate([*_keys_at_height(0, 6), *_keys_at_height(1, 3), *_keys_at_height(2, 2)])
+    }
+    cases.append(
+        _mst_case(
+            deep, "REPO-MST-11", "rule REPO-MST-11 #1", rng, "node-to-node links of a 3-level tree, blessed"
+        )
+    )
     kept = {
         "com.example.record/raw": _leaf(1, RAW),
         "com.example.record/cbor": _leaf(2, DAG_CBOR),
