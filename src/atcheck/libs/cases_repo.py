@@ -10,7 +10,8 @@ kept as given; and keys that are not repo paths, which must be refused.
 Signatures: the official ``crypto/signature-fixtures.json`` (low-S, high-S and DER forms on both curves) for
 ``crypto.verify``; seeded key pairs signing seeded messages, each signature sent as is (valid), as its high-S
 twin, DER-encoded, over another message and under another key (all invalid); malformed did:keys; and
-``crypto.sign`` on both curves, whose signatures the oracle verifies, low-S included.
+``crypto.sign`` on both curves, whose signatures the oracle verifies, low-S included. Keys and messages are
+seeded; ECDSA nonces are random, so signature bytes differ between runs, never a case's verdict.
 """
 
 from __future__ import annotations
