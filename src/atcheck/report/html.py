@@ -599,6 +599,7 @@ a.v{text-decoration:underline}
 .v-skipped{background:#eaeef2;color:#424a53;border-color:#d1d9e0}
 .v-untested{background:#fff;color:#6e7781;border-style:dashed;border-color:#afb8c1}
 .v-known{background:#fff8c5;color:#7d4e00;border-color:#d4a72c}
+.lib-fail{color:#b3261e;font-weight:600}.lib-error{color:#8a5300}.lib-skip,.lib-na{color:#777}
 .interop td{min-width:9rem}.interop ul{margin:.2rem 0;padding-left:1rem}
 .v-not-run{background:#fff;color:#6e7781;border-style:dotted;border-color:#afb8c1}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-start;margin:.5rem 0}
