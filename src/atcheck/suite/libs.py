@@ -45,7 +45,7 @@ __all__ = [
     "syntax_cases",
 ]
 
-_LISTED = 12  # disagreements spelled out in a failure message
+_LISTED = 100  # disagreements spelled out in a failure message (the evidence keeps the first 50)
 _CHUNK = 500  # requests per pipelined batch
 
 
