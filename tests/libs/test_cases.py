@@ -38,6 +38,7 @@ def test_generated_cases_are_the_same_on_every_run() -> None:
     assert cases_syntax.generated_cases() == cases_syntax.generated_cases()
     assert cases_data.generated_cases() == cases_data.generated_cases()
     assert cases_repo.mst_generated_cases() == cases_repo.mst_generated_cases()
+
     # Keys and messages are seeded; ECDSA's nonce is random, so the signature bytes vary, never the verdict.
     def shape(cases: list[Case]) -> list[tuple[object, ...]]:
         return [(c.op, c.args.get("did_key"), c.args.get("message_b64"), c.expect) for c in cases]

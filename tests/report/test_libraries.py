@@ -13,7 +13,7 @@ T = "suites/libs/test_syntax.py::test_syntax_rule"
 PASS = "38/40 cases agree (2 unsupported); 400 cases/s through the harness"
 FAIL = (
     "expected lib-a to agree with atcheck's oracle on every case of SYN-TID-01; 3 of 40 cases disagree:\n"
-    "  vector x: syntax.valid {\"value\": \"<b>\"} -> expected invalid\n(37/40 cases agree (0 unsupported); "
+    '  vector x: syntax.valid {"value": "<b>"} -> expected invalid\n(37/40 cases agree (0 unsupported); '
     "200 cases/s through the harness)"
 )
 
