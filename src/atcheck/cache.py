@@ -1,12 +1,13 @@
 """What atcheck keeps in its install cache, and removing what this checkout no longer uses.
 
 Installs are keyed by lockfile hashes (``node/<hash>``, ``arroba/<hash>``, ``lexicon-node/<hash>``,
-``labeler/<hash>``, ``ozone/<hash>``) or by a pinned version (``relay/<version>``), so a lockfile change
-installs afresh and never disturbs another checkout's tree. The old trees stay until someone removes them:
-each reference install is ~370 MB (ozone's ~470 MB).
+``labeler/<hash>``, ``ozone/<hash>``, ``libs/<language>/<hash>``) or by a pinned version
+(``relay/<version>``), so a lockfile change installs afresh and never disturbs another checkout's tree. The
+old trees stay until someone removes them: each reference install is ~370 MB (ozone's ~470 MB).
 ``atcheck cache --prune`` removes every keyed install that this checkout's lockfiles do not name, and the
 start-script folders of the current Node install that its scripts no longer match. Container images and
-base file systems are ``atcheck containers prune``'s job.
+base file systems are ``atcheck containers prune``'s job. ``libs/cargo-target`` (~600 MB), the Rust build
+dir every lib-rust install shares so that a harness change rebuilds only itself, is left alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from atcheck.errors import AtcheckError
 from atcheck.paths import cache_root
 
 #: Cache folders holding one install per lockfile hash.
-KEYED_KINDS = ("node", "arroba", "lexicon-node", "relay", "labeler", "ozone")
+KEYED_KINDS = (
+    "node",
+    "arroba",
+    "lexicon-node",
+    "relay",
+    "labeler",
+    "ozone",
+    # the library harnesses (scripts/setup-lib.sh); libs/cargo-target, rust's shared build dir, is not keyed
+    "libs/python",
+    "libs/typescript",
+    "libs/go",
+    "libs/rust",
+)
 
 
 @dataclass(frozen=True)

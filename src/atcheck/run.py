@@ -27,6 +27,7 @@ from atcheck.report.model import RunReport, TargetInfo, TestResult
 from atcheck.report.redact import scrub_files
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
+from atcheck.targets.model import Role
 from atcheck.targets.spec import TargetSpec, parse_targets, unavailable_reason
 from atcheck.targets.stack import Stack
 
@@ -129,7 +130,8 @@ class Run:
             status = "ran" if (started or ran) and failure is None else "not-run"
             reason = str(failure) if failure else (None if status == "ran" else "no test needed it")
             if name in self.unavailable:
-                reason = f"{self.unavailable[name][1]} (an optional default target; the run went on)"
+                kind = "a library target" if manifest.roles == (Role.LIB,) else "an optional default target"
+                reason = f"{self.unavailable[name][1]} ({kind}; the run went on)"
             infos.append(
                 TargetInfo(
                     name=name,

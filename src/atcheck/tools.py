@@ -20,7 +20,8 @@ class Tool:
     name: str
     script: str  # relative to the checkout
     key: str  # the KEY=VALUE line of ``--print-env`` that holds the path
-    what: str
+    what: str  # how messages name it: "<what> is not installed"
+    in_setup: bool = True  # `make setup` installs it (library harnesses are installed on their own)
 
 
 TOOLS: dict[str, Tool] = {
@@ -56,6 +57,25 @@ TOOLS: dict[str, Tool] = {
             "scripts/setup-relay.sh",
             "RELAY_BIN",
             "the indigo relay (built with Go)",
+        ),
+        # The library targets' harnesses (atcheck.libs), one install per language.
+        Tool(
+            "lib_python",
+            "scripts/setup-lib-python.sh",
+            "LIB_PYTHON",
+            "the atproto Python SDK",
+            in_setup=False,
+        ),
+        Tool(
+            "lib_typescript",
+            "scripts/setup-lib-typescript.sh",
+            "LIB_TYPESCRIPT",
+            "the @atproto libraries",
+            in_setup=False,
+        ),
+        Tool("lib_go", "scripts/setup-lib-go.sh", "LIB_GO", "lib-go (indigo's Go packages)", in_setup=False),
+        Tool(
+            "lib_rust", "scripts/setup-lib-rust.sh", "LIB_RUST", "lib-rust (the rsky crates)", in_setup=False
         ),
     )
 }
@@ -98,7 +118,7 @@ def resolve_tool(name: str) -> str:
         reason = found if isinstance(found, str) else f"{tool.key} not reported"
         raise SetupError(
             f"{tool.what} is not installed ({reason})",
-            hint=f"run `bash {tool.script}` or `make setup`",
+            hint=f"run `bash {tool.script}`" + (" or `make setup`" if tool.in_setup else ""),
         )
     return found[tool.key]
 

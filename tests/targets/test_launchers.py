@@ -548,6 +548,9 @@ def test_a_tool_whose_script_is_missing_or_silent(checkout: Path) -> None:
     write_script(checkout, "setup-node.sh", 'echo "NODE22=/opt/node"\n')
     with pytest.raises(SetupError, match=r"is not installed \(REFERENCE_DIR not reported\)"):
         tools.resolve_tool("reference_dir")
-    known = r"\(known: arroba_python, indigo_relay, labeler_dir, node22, ozone_dir, reference_dir\)"
+    known = (
+        r"\(known: arroba_python, indigo_relay, labeler_dir, lib_go, lib_python, lib_rust, lib_typescript, "
+        r"node22, ozone_dir, reference_dir\)"
+    )
     with pytest.raises(SetupError, match=rf"^unknown tool 'rustc' {known}$"):
         tools.resolve_tool("rustc")

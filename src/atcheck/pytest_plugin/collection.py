@@ -16,6 +16,8 @@ from atcheck.paths import suites_dir
 from atcheck.pytest_plugin.configure import wanted_requirements
 from atcheck.pytest_plugin.peers import marker_problem
 from atcheck.pytest_plugin.state import requirement_ids, run_of
+from atcheck.run import Run
+from atcheck.targets.model import Role
 
 _SHOWN_PROBLEMS = 20
 
@@ -33,10 +35,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
     run = run_of(metafunc.config)
-    names = list(run.targets) if run is not None else []
+    names = _targets_for(metafunc.definition, run) if run is not None else []
     # Session scope groups the tests of one target together, so each target starts once and early ones stop
     # being needed sooner; an empty list makes pytest skip the test with "got empty parameter set".
     metafunc.parametrize("target", names, indirect=True, scope="session", ids=names)
+
+
+def _targets_for(definition: pytest.Item, run: Run) -> list[str]:
+    """The run's targets a test runs against: a library's tests (role ``lib``) only against library targets,
+    and a library target only those, since it has no service for any other test to reach; every other test
+    against every other target (which skip by role or capability as before, with the reason)."""
+    marked = next((str(m.args[0]) for m in definition.iter_markers("role") if m.args), None)
+    for_libraries = marked == Role.LIB.value
+    return [
+        name for name, spec in run.targets.items() if (spec.manifest.roles == (Role.LIB,)) is for_libraries
+    ]
 
 
 def pytest_collection_modifyitems(

@@ -49,4 +49,5 @@ def target_param(item: pytest.Item) -> str | None:
     if callspec is None:
         return None
     value = callspec.params.get("target")
-    return str(value) if value is not None else None
+    # A str, or pytest's NOTSET when no target of the run applies (the item is then skipped, unrecorded).
+    return value if isinstance(value, str) else None

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from atcheck.report.clip import clip, first_line
 from atcheck.report.defects import count, defects, headline, headline_symbol
 from atcheck.report.interop import Cell, Scenario, interop_matrix
+from atcheck.report.libraries import LibraryMatrix, cell_text, library_matrix
 from atcheck.report.model import (
     Exchange,
     Outcome,
@@ -412,6 +413,35 @@ def _interop(report: RunReport, index: _Index, scenarios: list[Scenario]) -> str
     )
 
 
+def _libraries(matrix: LibraryMatrix | None) -> str:
+    """Libraries: requirement x library, each cell the disagreeing cases of those judged; the cell's title
+    holds the start of its message (the inputs are in the failure's message and evidence below)."""
+    if matrix is None or not matrix.rows:
+        return ""
+    head = "".join(f"<th>{_e(lib)}</th>" for lib in matrix.libraries)
+    rates = ", ".join(f"{_e(lib)} {rate:.0f}" for lib in matrix.libraries if (rate := matrix.rate(lib)))
+    rows = []
+    for req_id, cells in matrix.rows.items():
+        tds = []
+        for lib in matrix.libraries:
+            cell = cells.get(lib)
+            kind = (
+                {"passed": "pass", "failed": "fail", "error": "error"}.get(cell.outcome, "skip")
+                if cell
+                else "na"
+            )
+            title = _e(cell.message[:600]) if cell else ""
+            tds.append(f"<td class='lib-{kind}' title='{title}'>{_e(cell_text(cell))}</td>")
+        rows.append(f"<tr><th>{_e(req_id)}</th>{''.join(tds)}</tr>")
+    return (
+        "<section id='libraries'><h2>Libraries</h2><p class='muted'>Requirement x library: the cases each "
+        "library answered differently from atcheck's oracle, of those it answered (✓: all agree). "
+        f"Cases per second through each harness: {rates or 'not measured'}.</p>"
+        f"<div class='scroll'><table class='targets'><thead><tr><th>requirement</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
 def _headers_table(headers: dict[str, str]) -> str:
     if not headers:
         return ""
@@ -569,6 +599,7 @@ a.v{text-decoration:underline}
 .v-skipped{background:#eaeef2;color:#424a53;border-color:#d1d9e0}
 .v-untested{background:#fff;color:#6e7781;border-style:dashed;border-color:#afb8c1}
 .v-known{background:#fff8c5;color:#7d4e00;border-color:#d4a72c}
+.lib-fail{color:#b3261e;font-weight:600}.lib-error{color:#8a5300}.lib-skip,.lib-na{color:#777}
 .interop td{min-width:9rem}.interop ul{margin:.2rem 0;padding-left:1rem}
 .v-not-run{background:#fff;color:#6e7781;border-style:dotted;border-color:#afb8c1}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-start;margin:.5rem 0}
@@ -642,6 +673,8 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
     skips_link = " · <a href='#skips'>Skips</a>" if skips else ""
     interop = _interop(report, index, interop_matrix(report))
     interop_link = "<a href='#interop'>Interop</a> · " if interop else ""
+    libraries = _libraries(library_matrix(report))
+    interop_link += "<a href='#libraries'>Libraries</a> · " if libraries else ""
     csp = (
         f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(_JS)}'; img-src data:; "
         "base-uri 'none'; form-action 'none'"
@@ -655,6 +688,7 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
             _targets(report, index),
             _defects(report, index),
             interop,
+            libraries,
             _matrix(report, index),
             _failures(report, index),
             skips,

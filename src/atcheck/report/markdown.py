@@ -18,6 +18,7 @@ import re
 from atcheck.report.clip import first_line
 from atcheck.report.defects import Defect, count, defects, headline, headline_symbol
 from atcheck.report.interop import Cell, Scenario, interop_matrix
+from atcheck.report.libraries import LibraryMatrix, cell_text, library_matrix
 from atcheck.report.model import RunReport, Verdict, requirement_matrix
 from atcheck.report.summary import Matrix, summarize
 
@@ -111,6 +112,7 @@ def render_markdown(report: RunReport, *, matrix: Matrix | None = None) -> str:
         head.append("")
 
     head += _interop_tables(interop_matrix(report))
+    head += _library_table(library_matrix(report))
 
     # Distinct MUST failures, per target and the role they are charged to, one line each.
     lines: list[str] = []
@@ -186,6 +188,23 @@ def _interop_cell(cell: Cell) -> str:
             text = f"[{text}](report.html#f-{first})"
         parts.append(text)
     return " · ".join(parts) or "—"
+
+
+def _library_table(matrix: LibraryMatrix | None) -> list[str]:
+    """Libraries: requirement (row) x library (column), each cell the cases that disagreed of those judged."""
+    if matrix is None or not matrix.rows:
+        return []
+    lines = ["### Libraries: requirement (row) x library (column), disagreeing cases of those judged", ""]
+    rates = [f"{escape_md(lib)} {rate:.0f}" for lib in matrix.libraries if (rate := matrix.rate(lib))]
+    if rates:
+        lines += [f"Cases per second through each harness: {', '.join(rates)}.", ""]
+    lines.append("| requirement | " + " | ".join(escape_md(lib) for lib in matrix.libraries) + " |")
+    lines.append("|---|" + "---|" * len(matrix.libraries))
+    for req_id, cells in matrix.rows.items():
+        shown = " | ".join(escape_md(cell_text(cells.get(lib))) for lib in matrix.libraries)
+        lines.append(f"| {escape_md(req_id)} | {shown} |")
+    lines.append("")
+    return lines
 
 
 def _interop_tables(scenarios: list[Scenario]) -> list[str]:

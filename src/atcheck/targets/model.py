@@ -25,6 +25,7 @@ class Role(StrEnum):
     RELAY = "relay"
     APPVIEW = "appview"
     LABELER = "labeler"
+    LIB = "lib"  # a library, driven through a harness of ours over stdin/stdout (atcheck.libs)
 
 
 LauncherKind = Literal["process", "container", "url"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from atcheck.errors import UsageError
 from atcheck.targets.manifest import resolve_target, url_manifest
-from atcheck.targets.model import Credentials, LauncherKind, ServiceSpec, TargetManifest
+from atcheck.targets.model import Credentials, LauncherKind, Role, ServiceSpec, TargetManifest
 
 CONTAINER_SUFFIX = "@container"
 #: ``reference#2`` is the second instance of ``reference`` (see :meth:`TargetSpec.instance`).
@@ -37,7 +37,9 @@ class TargetSpec:
     name: str  # the run's name: "reference", "reference@container", "url:127.0.0.1:2583"
     manifest: TargetManifest
     launcher: LauncherKind
-    # A default target the run may go without (see OPTIONAL_DEFAULTS); never one the user named.
+    # A target the run may go without when its install is missing here, reported as not run with the reason: a
+    # default target of OPTIONAL_DEFAULTS (never one the user named), and every library target (role lib),
+    # named or not, since one language's missing toolchain must not stop the other libraries' run.
     optional: bool = False
 
     @classmethod
@@ -46,7 +48,8 @@ class TargetSpec:
         if launcher is None:
             launcher = "url" if all(s.url for s in manifest.services) else "process"
         name = manifest.name + CONTAINER_SUFFIX if launcher == "container" else manifest.name
-        return cls(name=name, manifest=manifest, launcher=launcher)
+        library = manifest.roles == (Role.LIB,)
+        return cls(name=name, manifest=manifest, launcher=launcher, optional=library)
 
     def instance(self, number: int, services: tuple[ServiceSpec, ...]) -> TargetSpec:
         """Instance ``number`` (2 and up) of this target, run name ``NAME#number``, of ``services`` only.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atcheck.errors import LaunchError, ManifestError
+from atcheck.libs.launch import HarnessService, is_library, start_harness
 from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.launchers.render import data_dir, log_path, render_service, where
 from atcheck.targets.model import ServiceEndpoint, ServiceSpec, TargetManifest
@@ -108,7 +109,9 @@ class ProcessLauncher:
 
     def start(
         self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
-    ) -> ProcessService | AttachedService:
+    ) -> ProcessService | AttachedService | HarnessService:
+        if is_library(service):  # a library has no port: its harness talks over stdin/stdout
+            return start_harness(target, service, ctx, self.secrets)
         spec = service.process
         at = where(target, service, ctx)
         if spec is None and service.url:
