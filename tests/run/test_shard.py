@@ -142,3 +142,10 @@ def test_shards_split_by_target_and_merge_into_the_whole_run(
         tmp_path, tmp_path / "s3", "--atcheck-shard", "3/3", codes=(5,)
     )  # pytest: none collected
     assert three["results"] == [] and three["environment"]["shard.groups"] == ""
+
+
+def test_cli_hands_the_shard_to_the_run() -> None:
+    args = cli.build_parser().parse_args(["run", "--shard", "2/3", "--target", "reference"])
+    assert cli.run_options(args).shard == Shard(2, 3)
+    args = cli.build_parser().parse_args(["run", "--target", "reference"])
+    assert cli.run_options(args).shard is None
