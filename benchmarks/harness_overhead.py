@@ -12,8 +12,11 @@ each a mean per check:
   ``--small`` and ``--large`` tests against the same server (a URL target), ``(T_large - T_small) /
   (large - small)``, so the session's fixed start-up and report writing cancel out.
 
-The ratios are check/raw and session/raw. Wall-clock figures on a loaded machine are noisy; the load average
-is printed with them.
+- **bare pytest**: the same marginal cost with the atcheck plugin disabled (``-p no:atcheck``), a plain
+  ``httpx`` request per test and no checks: what pytest itself costs per test, for scale.
+
+The ratios are check/raw and session/raw (and bare/raw). Wall-clock figures on a loaded machine are noisy;
+the load average is printed with them.
 
     .venv/bin/python benchmarks/harness_overhead.py [--requests 400] [--small 20] [--large 320]
 """
@@ -57,6 +60,25 @@ SUITE = textwrap.dedent(
 )
 
 
+BARE_SUITE = textwrap.dedent(
+    f"""
+    import os
+
+    import httpx
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def http():
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            yield client
+
+    @pytest.mark.parametrize("i", range(int(os.environ["OVERHEAD_TESTS"])))
+    def test_describe(http, i):
+        assert http.get(os.environ["OVERHEAD_URL"] + "/xrpc/{NSID}").status_code == 200
+    """
+)
+
+
 def raw_times(url: str, n: int) -> list[float]:
     times = []
     with httpx.Client(timeout=30, trust_env=False) as client:
@@ -85,16 +107,19 @@ def check_times(url: str, n: int) -> list[float]:
     return times
 
 
-def session_time(url: str, tests: int, folder: Path) -> float:
-    (folder / "test_overhead.py").write_text(SUITE, encoding="utf-8")
-    env = {**os.environ, "OVERHEAD_TESTS": str(tests), "ATCHECK_HOME": str(ROOT)}
+def session_time(url: str, tests: int, folder: Path, *, bare: bool = False) -> float:
+    (folder / "test_overhead.py").write_text(BARE_SUITE if bare else SUITE, encoding="utf-8")
+    env = {**os.environ, "OVERHEAD_TESTS": str(tests), "OVERHEAD_URL": url, "ATCHECK_HOME": str(ROOT)}
     env.pop("ATCHECK_TARGETS", None)
+    if bare:
+        options = ["-p", "no:atcheck", "-p", "no:allure_pytest"]
+    else:
+        options = ["--atcheck-target", url, "--atcheck-report-dir", str(folder / "report")]
     began = time.perf_counter()
     done = subprocess.run(
         [
             sys.executable, "-m", "pytest", str(folder / "test_overhead.py"), "-q", "-p", "no:cacheprovider",
-            "--rootdir", str(folder), "--atcheck-target", url, "--atcheck-report-dir", str(folder / "report"),
-            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "--rootdir", str(folder), *options, "-W", "ignore::pytest.PytestAssertRewriteWarning",
         ],
         capture_output=True, text=True, env=env, cwd=folder, timeout=1800, check=False,
     )  # fmt: skip
@@ -120,18 +145,27 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="atcheck-overhead-") as tmp:
                 small = min(session_time(url, args.small, Path(tmp)) for _ in range(args.repeat))
                 large = min(session_time(url, args.large, Path(tmp)) for _ in range(args.repeat))
+                bare_small = min(
+                    session_time(url, args.small, Path(tmp), bare=True) for _ in range(args.repeat)
+                )
+                bare_large = min(
+                    session_time(url, args.large, Path(tmp), bare=True) for _ in range(args.repeat)
+                )
     except (AtcheckError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"harness_overhead: {exc}", file=sys.stderr)
         return 2
     raw_mean, check_mean = statistics.fmean(raw), statistics.fmean(check)
     per_test = (large - small) / (args.large - args.small)
+    bare_per_test = (bare_large - bare_small) / (args.large - args.small)
     print(f"load average:    {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores)")
     print(f"raw request:     mean {raw_mean * 1e3:6.2f} ms, median {statistics.median(raw) * 1e3:6.2f} ms")
     check_median = statistics.median(check) * 1e3
     print(f"check (client+checks): mean {check_mean * 1e3:6.2f} ms, median {check_median:6.2f} ms")
     sizes = f"{args.small} tests {small:.2f} s, {args.large} tests {large:.2f} s"
     print(f"session per test: {per_test * 1e3:6.2f} ms  ({sizes})")
+    print(f"bare pytest per test: {bare_per_test * 1e3:6.2f} ms  (plugin disabled, raw request, no checks)")
     print(f"ratio check/raw:   {check_mean / raw_mean:5.2f}x")
+    print(f"ratio bare/raw:    {bare_per_test / raw_mean:5.2f}x")
     verdict = "met" if per_test / raw_mean <= 1.3 else "NOT met"
     print(f"ratio session/raw: {per_test / raw_mean:5.2f}x  (goal <= 1.3x: {verdict})")
     return 0
