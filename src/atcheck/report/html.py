@@ -377,8 +377,8 @@ def _bar(parts: list[tuple[int, str, str]], total: int) -> str:
         )
         x += w
     return (
-        f"<svg class='bar' width='{_BAR_WIDTH}' height='12' role='img' aria-hidden='true'>"
-        f"<rect width='{_BAR_WIDTH}' height='12' fill='#fff' stroke='#afb8c1'/>{''.join(rects)}</svg>"
+        f"<svg class='bar' width='{_BAR_WIDTH}' height='12' role='img' aria-hidden='true'>{''.join(rects)}"
+        f"<rect width='{_BAR_WIDTH}' height='12' fill='none' stroke='#afb8c1'/></svg>"  # the frame, on top
     )
 
 
