@@ -58,7 +58,8 @@ def test_merged_report_equals_the_unsharded_run(
     write_reports(report, whole)
     shards = _write_shards(tmp_path, report)
     out = tmp_path / "merged"
-    assert cli.main(["report", "merge", *map(str, shards), "--out", str(out)]) == 0
+    # exit 1: arroba fails MUST requirements (new failures), as `atcheck run` of the whole run would have
+    assert cli.main(["report", "merge", *map(str, shards), "--out", str(out)]) == 1
     assert "merged 2 report(s)" in capsys.readouterr().out
     for name in FILE_NAMES.values():
         assert (out / name).is_file(), name
@@ -141,7 +142,9 @@ def test_a_missing_shard_is_merged_with_a_warning(
 ) -> None:
     one, _two = _split(report)
     write_reports(one, tmp_path / "a")
-    assert cli.main(["report", "merge", str(tmp_path / "a"), "--out", str(tmp_path / "m")]) == 0
+    assert (
+        cli.main(["report", "merge", str(tmp_path / "a"), "--out", str(tmp_path / "m")]) == 0
+    )  # reference passed
     assert "shard(s) 2 of 2 missing" in capsys.readouterr().err
     merged = json.loads((tmp_path / "m" / "report.json").read_text(encoding="utf-8"))
     assert {r["target"] for r in merged["results"]} == {"reference"}

@@ -1,8 +1,9 @@
 """The ``atcheck report`` command group: ``diff``, ``merge`` and ``site``, all from report.json files.
 
-Each handler returns the exit status (``diff``: 1 when the new run has a regression; the others 0) and raises
-:class:`atcheck.errors.UsageError` (exit 2, one line) for input it cannot use: a missing or malformed report,
-shards that do not fit together. Nothing here starts a target.
+Each handler returns the exit status (``diff``: 1 when the new run has a regression; ``merge``: 1 when a
+MUST requirement failed other than as a known failure, as ``atcheck run`` of the whole run would; ``site``:
+0) and raises :class:`atcheck.errors.UsageError` (exit 2, one line) for input it cannot use: a missing or
+malformed report, shards that do not fit together. Nothing here starts a target.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     diff.set_defaults(func=cmd_diff)
 
-    merge = sub.add_parser("merge", help="join the reports of `atcheck run --shard I/N` into one report")
+    merge = sub.add_parser(
+        "merge",
+        help="join the reports of `atcheck run --shard I/N` into one report (exit 1 when a MUST failed)",
+    )
     merge.add_argument("shards", nargs="+", metavar="DIR", help="each shard's report dir or report.json")
     merge.add_argument("--out", required=True, metavar="DIR", help="where to write the merged report")
     merge.add_argument("--run-id", metavar="ID", help="the merged run's ID (default: <first shard>-merged)")
@@ -60,20 +64,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    from atcheck.report.defects import headline
     from atcheck.report.merge import check_compatible, load_shards, write_merged
-    from atcheck.report.summary import summarize
 
     shards = load_shards(args.shards)
     for warning in check_compatible(shards):
         print(f"atcheck: {warning}", file=sys.stderr)
     out = Path(args.out)
     report = write_merged(shards, out, run_id=args.run_id)
-    summary = summarize(report)
-    print(
-        f"merged {len(shards)} report(s), {len(report.results)} results, into {out} "
-        f"(MUST failed: {'yes' if summary.must_failed else 'no'})"
-    )
-    return 0
+    print(f"merged {len(shards)} report(s), {len(report.results)} results, into {out}: {headline(report)}")
+    return 1 if report.must_failed else 0
 
 
 def cmd_site(args: argparse.Namespace) -> int:
