@@ -7,18 +7,20 @@ each a mean per check:
 - **raw**: the request alone, through a plain ``httpx.Client`` (keep-alive, no checks);
 - **check**: the same request through atcheck's XRPC client (evidence recorded) plus ``expect_ok`` and
   ``expect_valid`` with the Lexicon schema: what a suite test body costs;
-- **session**: a whole conformance test under pytest and the atcheck plugin (collection, markers, result and
-  evidence recording, the report's share), measured as the marginal cost of one more test: two sessions of
-  ``--small`` and ``--large`` tests against the same server (a URL target), ``(T_large - T_small) /
-  (large - small)``, so the session's fixed start-up and report writing cancel out.
-
-- **bare pytest**: the same marginal cost with the atcheck plugin disabled (``-p no:atcheck``), a plain
+- **session**: a whole conformance test under pytest and the atcheck plugin (setup, markers, the check,
+  result and evidence recording, progress, teardown), in a session of ``--tests`` tests against the same
+  server (a URL target): a conftest hook notes when each test's protocol ends, and the figure is the span
+  from the first test's end to the last one's over the tests between. The session's fixed costs (start-up,
+  collection, report writing) are left out: they do not grow with one more check.
+- **session, allure off**: the same with allure-pytest disabled (``-p no:allure_pytest``), which writes a
+  result file per test beside atcheck's reports: its share of the overhead;
+- **bare pytest**: the same per-test span with the atcheck plugin disabled (``-p no:atcheck``), a plain
   ``httpx`` request per test and no checks: what pytest itself costs per test, for scale.
 
 The ratios are check/raw and session/raw (and bare/raw). Wall-clock figures on a loaded machine are noisy;
 the load average is printed with them.
 
-    .venv/bin/python benchmarks/harness_overhead.py [--requests 400] [--small 20] [--large 320]
+    .venv/bin/python benchmarks/harness_overhead.py [--requests 1000] [--tests 300] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -79,6 +81,28 @@ BARE_SUITE = textwrap.dedent(
 )
 
 
+#: Written beside each session's tests: the end of every test's protocol, for the per-test span.
+TIMING_CONFTEST = textwrap.dedent(
+    """
+    import os
+    import time
+
+    import pytest
+
+    _ENDS = []
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        yield
+        _ENDS.append(time.perf_counter())
+
+    def pytest_sessionfinish(session):
+        with open(os.environ["OVERHEAD_OUT"], "w") as out:
+            out.write(" ".join(map(repr, _ENDS)))
+    """
+)
+
+
 def raw_times(url: str, n: int) -> list[float]:
     times = []
     with httpx.Client(timeout=30, trust_env=False) as client:
@@ -107,15 +131,25 @@ def check_times(url: str, n: int) -> list[float]:
     return times
 
 
-def session_time(url: str, tests: int, folder: Path, *, bare: bool = False) -> float:
+def session_per_test(
+    url: str, tests: int, folder: Path, *, bare: bool = False, extra: tuple[str, ...] = ()
+) -> float:
+    """Seconds per test inside one session: from the first test's end to the last one's, per test between."""
     (folder / "test_overhead.py").write_text(BARE_SUITE if bare else SUITE, encoding="utf-8")
-    env = {**os.environ, "OVERHEAD_TESTS": str(tests), "OVERHEAD_URL": url, "ATCHECK_HOME": str(ROOT)}
+    (folder / "conftest.py").write_text(TIMING_CONFTEST, encoding="utf-8")
+    ends_file = folder / "ends.txt"
+    env = {
+        **os.environ,
+        "OVERHEAD_TESTS": str(tests),
+        "OVERHEAD_URL": url,
+        "OVERHEAD_OUT": str(ends_file),
+        "ATCHECK_HOME": str(ROOT),
+    }
     env.pop("ATCHECK_TARGETS", None)
     if bare:
         options = ["-p", "no:atcheck", "-p", "no:allure_pytest"]
     else:
-        options = ["--atcheck-target", url, "--atcheck-report-dir", str(folder / "report")]
-    began = time.perf_counter()
+        options = ["--atcheck-target", url, "--atcheck-report-dir", str(folder / "report"), *extra]
     done = subprocess.run(
         [
             sys.executable, "-m", "pytest", str(folder / "test_overhead.py"), "-q", "-p", "no:cacheprovider",
@@ -123,18 +157,19 @@ def session_time(url: str, tests: int, folder: Path, *, bare: bool = False) -> f
         ],
         capture_output=True, text=True, env=env, cwd=folder, timeout=1800, check=False,
     )  # fmt: skip
-    elapsed = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"the session failed ({done.returncode}): {(done.stdout + done.stderr)[-800:]}")
-    return elapsed
+    ends = [float(x) for x in ends_file.read_text(encoding="utf-8").split()]
+    if len(ends) != tests:
+        raise RuntimeError(f"the session ran {len(ends)} tests, not {tests}")
+    return (ends[-1] - ends[0]) / (len(ends) - 1)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="harness overhead per black-box check")
-    parser.add_argument("--requests", type=int, default=400, help="requests for the raw and check figures")
-    parser.add_argument("--small", type=int, default=20, help="tests in the small session")
-    parser.add_argument("--large", type=int, default=320, help="tests in the large session")
-    parser.add_argument("--repeat", type=int, default=2, help="sessions of each size; the best is used")
+    parser.add_argument("--requests", type=int, default=1000, help="requests for the raw and check figures")
+    parser.add_argument("--tests", type=int, default=300, help="tests per session (at least 2)")
+    parser.add_argument("--repeat", type=int, default=3, help="sessions of each kind; the best is used")
     args = parser.parse_args(argv)
     try:
         with started(["reference"]) as (_stack, running):
@@ -143,29 +178,32 @@ def main(argv: list[str] | None = None) -> int:
             check = check_times(url, args.requests)
             raw += raw_times(url, args.requests)  # raw before and after, so drift in load hits both
             with tempfile.TemporaryDirectory(prefix="atcheck-overhead-") as tmp:
-                small = min(session_time(url, args.small, Path(tmp)) for _ in range(args.repeat))
-                large = min(session_time(url, args.large, Path(tmp)) for _ in range(args.repeat))
-                bare_small = min(
-                    session_time(url, args.small, Path(tmp), bare=True) for _ in range(args.repeat)
-                )
-                bare_large = min(
-                    session_time(url, args.large, Path(tmp), bare=True) for _ in range(args.repeat)
-                )
+                sessions = [
+                    (
+                        session_per_test(url, args.tests, Path(tmp)),
+                        session_per_test(url, args.tests, Path(tmp), bare=True),
+                        session_per_test(url, args.tests, Path(tmp), extra=("-p", "no:allure_pytest")),
+                    )
+                    for _ in range(max(1, args.repeat))
+                ]  # the kinds alternate, so drift in load hits each
     except (AtcheckError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"harness_overhead: {exc}", file=sys.stderr)
         return 2
     raw_mean, check_mean = statistics.fmean(raw), statistics.fmean(check)
-    per_test = (large - small) / (args.large - args.small)
-    bare_per_test = (bare_large - bare_small) / (args.large - args.small)
+    per_test = min(s[0] for s in sessions)
+    bare_per_test = min(s[1] for s in sessions)
+    no_allure_per_test = min(s[2] for s in sessions)
     print(f"load average:    {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores)")
     print(f"raw request:     mean {raw_mean * 1e3:6.2f} ms, median {statistics.median(raw) * 1e3:6.2f} ms")
     check_median = statistics.median(check) * 1e3
     print(f"check (client+checks): mean {check_mean * 1e3:6.2f} ms, median {check_median:6.2f} ms")
-    sizes = f"{args.small} tests {small:.2f} s, {args.large} tests {large:.2f} s"
-    print(f"session per test: {per_test * 1e3:6.2f} ms  ({sizes})")
+    shape = f"best of {len(sessions)} sessions of {args.tests} tests"
+    print(f"session per test: {per_test * 1e3:6.2f} ms  ({shape})")
+    print(f"session per test, allure-pytest off: {no_allure_per_test * 1e3:6.2f} ms")
     print(f"bare pytest per test: {bare_per_test * 1e3:6.2f} ms  (plugin disabled, raw request, no checks)")
     print(f"ratio check/raw:   {check_mean / raw_mean:5.2f}x")
     print(f"ratio bare/raw:    {bare_per_test / raw_mean:5.2f}x")
+    print(f"ratio session (allure-pytest off)/raw: {no_allure_per_test / raw_mean:5.2f}x")
     verdict = "met" if per_test / raw_mean <= 1.3 else "NOT met"
     print(f"ratio session/raw: {per_test / raw_mean:5.2f}x  (goal <= 1.3x: {verdict})")
     return 0
