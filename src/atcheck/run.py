@@ -25,11 +25,15 @@ from atcheck import __version__
 from atcheck.baseline import Baseline
 from atcheck.report.model import RunReport, TargetInfo, TestResult
 from atcheck.report.redact import scrub_files
+from atcheck.shard import Shard
 from atcheck.targets.launchers.base import LaunchContext
 from atcheck.targets.manifest import builtin_manifests
 from atcheck.targets.model import Role
 from atcheck.targets.spec import TargetSpec, parse_targets, unavailable_reason
 from atcheck.targets.stack import Stack
+
+#: Why a target that started nothing did not run: no test of this run (or of this shard) needed it.
+IDLE_REASON = "no test needed it"
 
 
 def new_run_id() -> str:
@@ -60,6 +64,8 @@ class Run:
     # Optional default targets left out because they cannot run here: reported as not run, with the reason.
     unavailable: dict[str, tuple[TargetSpec, str]] = field(default_factory=dict)
     report: RunReport | None = None  # the report, once written: its verdict is the run's
+    shard: Shard | None = None  # this run is one shard of a larger one (atcheck.shard)
+    shard_groups: list[str] = field(default_factory=list)  # its "target/suite" groups, for the report
     _closed: bool = False
 
     @classmethod
@@ -119,6 +125,12 @@ class Run:
 
     # -- reporting ---------------------------------------------------------------------------------------
 
+    def _shard_environment(self) -> dict[str, str]:
+        """What ``atcheck report merge`` checks: which shard of how many, and the groups it ran."""
+        if self.shard is None:
+            return {}
+        return {"shard": str(self.shard), "shard.groups": ", ".join(self.shard_groups)[:2000]}
+
     def target_infos(self) -> list[TargetInfo]:
         infos = []
         left_out = {name: target for name, (target, _) in self.unavailable.items()}
@@ -128,7 +140,7 @@ class Run:
             ran = any(r.target == name for r in self.results)
             started = name in self.stack.start_times
             status = "ran" if (started or ran) and failure is None else "not-run"
-            reason = str(failure) if failure else (None if status == "ran" else "no test needed it")
+            reason = str(failure) if failure else (None if status == "ran" else IDLE_REASON)
             if name in self.unavailable:
                 kind = "a library target" if manifest.roles == (Role.LIB,) else "an optional default target"
                 reason = f"{self.unavailable[name][1]} ({kind}; the run went on)"
@@ -169,5 +181,6 @@ class Run:
                 "ci": "true" if os.environ.get("CI") else "false",
                 "argv": " ".join(sys.argv[1:])[:500],
                 **{f"start_time_s.{n}": f"{t:.2f}" for n, t in self.stack.start_times.items()},
+                **self._shard_environment(),
             },
         )

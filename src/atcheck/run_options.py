@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atcheck.report.model import RunReport
+from atcheck.shard import Shard
 from atcheck.targets.model import Credentials
 from atcheck.targets.spec import TargetSpec
 
@@ -42,6 +43,7 @@ class RunOptions:
     requirements: tuple[str, ...] = ()  # only tests of these requirement IDs
     report_dir: Path | None = None  # None: reports/<run-id>/, with reports/latest pointing at it
     baseline: Path | None = None  # known failures (TOML)
+    shard: Shard | None = None  # run only this shard's (target, suite) groups (atcheck.shard)
 
 
 @dataclass(eq=False)  # pytest keeps plugins in sets: compared and hashed by identity

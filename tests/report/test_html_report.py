@@ -246,3 +246,24 @@ def test_cell_whose_failures_are_all_known_says_so(report: RunReport) -> None:
     assert row is not None and "error (known)" in row.group(1)
     row = re.search(r"id='req-XRPC-ERR-01'>(.*?)</summary>", page, re.S)
     assert row is not None and "(known)" not in row.group(1)
+
+
+def test_coverage_by_area_has_a_bar_per_area_and_target(report: RunReport) -> None:
+    page = render_html(report)
+    p = parse(page)
+    assert p.mismatches == []
+    section = page.split("<section id='coverage'>", 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr class='area'>.*?</tr>", section)
+    assert [re.search(r"<th scope='row'>([^<]+)</th>", r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "repo",
+        "sync",
+        "syntax",
+        "xrpc",
+    ]
+    xrpc = rows[-1]
+    assert "2/2 (100%)" in xrpc  # both xrpc requirements have tests
+    assert xrpc.count("<svg class='bar'") == 1 + len(report.targets)
+    sync = rows[1]
+    assert "0/1 (0%)" in sync and "none judged" in sync  # SYNC-FH-03 is untested
+    assert "1/1 passed" in rows[0] and "0/1 passed" in rows[0]  # repo: reference passed, arroba errored
+    assert "href='#coverage'" in page

@@ -14,7 +14,7 @@ import pytest
 from atcheck.errors import SetupError
 from atcheck.report.json_writer import validation_errors
 from atcheck.report.model import RunReport
-from atcheck.report.writer import FILE_NAMES, write_reports
+from atcheck.report.writer import BADGES_DIR, FILE_NAMES, write_reports
 
 
 def _spellings(secret: str) -> set[str]:
@@ -39,7 +39,10 @@ def test_writes_every_file(tmp_path: Path, report: RunReport, secrets: list[str]
     ET.parse(written["junit"])
     assert written["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert "| MUST |" in written["markdown"].read_text(encoding="utf-8")
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILE_NAMES.values())  # no temp file left
+    # no temp file left
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILE_NAMES.values(), BADGES_DIR])
+    badges = sorted(p.name for p in (out / BADGES_DIR).iterdir())
+    assert badges == ["arroba.svg", "broken.svg", "reference.svg"]
 
 
 def test_no_secret_survives_in_any_file(
@@ -49,8 +52,11 @@ def test_no_secret_survives_in_any_file(
     planted = json.dumps(report.to_json(), default=str)
     for secret in all_secrets:
         assert secret in planted, f"fixture does not plant {secret!r}"
-    for path in written.values():
+    for path in [*written.values(), *(tmp_path / "run" / BADGES_DIR).iterdir()]:
         data = path.read_bytes().decode("utf-8")
+        if path.suffix == ".svg":
+            assert all(s not in data for s in all_secrets) and "eyJ" not in data, path.name
+            continue
         for secret in all_secrets:
             for form in _spellings(secret):
                 assert form not in data, f"{path.name} leaks {form!r}"

@@ -15,8 +15,9 @@ from atcheck.errors import AtcheckError
 from atcheck.paths import suites_dir
 from atcheck.pytest_plugin.configure import wanted_requirements
 from atcheck.pytest_plugin.peers import marker_problem
-from atcheck.pytest_plugin.state import requirement_ids, run_of
+from atcheck.pytest_plugin.state import requirement_ids, run_of, target_param
 from atcheck.run import Run
+from atcheck.shard import Group, assign, groups_of
 from atcheck.targets.model import Role
 
 _SHOWN_PROBLEMS = 20
@@ -94,6 +95,31 @@ def pytest_collection_modifyitems(
         rest = len(problems) - _SHOWN_PROBLEMS
         more = f"\n  ... and {rest} more" if rest > 0 else ""
         raise pytest.UsageError(f"atcheck: test markers are wrong:\n  {shown}{more}")
+    if run is not None and run.shard is not None:
+        kept = _this_shard(run, kept, deselected)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+def shard_group(item: pytest.Item) -> Group:
+    """The (target, suite area) group a test item belongs to, the unit :mod:`atcheck.shard` deals."""
+    try:
+        relative = Path(str(item.path)).resolve().relative_to(suites_dir().resolve())
+        area = relative.parts[0] if len(relative.parts) > 1 else ""
+    except (AtcheckError, ValueError):
+        area = ""
+    return (target_param(item) or "", area)
+
+
+def _this_shard(run: Run, items: list[pytest.Item], deselected: list[pytest.Item]) -> list[pytest.Item]:
+    """The items of the run's shard; the others are appended to ``deselected``."""
+    assert run.shard is not None
+    keys = [shard_group(item) for item in items]
+    owner = assign(groups_of(keys), run.shard.total)
+    mine = sorted({k for k in keys if owner[k] == run.shard.index})
+    run.shard_groups = [f"{target or '-'}/{area or '-'}" for target, area in mine]
+    kept: list[pytest.Item] = []
+    for item, key in zip(items, keys, strict=True):
+        (kept if owner[key] == run.shard.index else deselected).append(item)
+    return kept

@@ -19,6 +19,7 @@ from atcheck.pytest_plugin.allure_output import use_run_dir
 from atcheck.pytest_plugin.state import OPTIONS_KEY, RUN_KEY, handoff_of, run_of
 from atcheck.run import Run
 from atcheck.run_options import RunOptions, credentials_from
+from atcheck.shard import parse_shard
 from atcheck.targets.spec import parse_targets
 
 
@@ -49,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="FILE",
         help="known failures (TOML): reported as failed, but they do not fail the session",
+    )
+    group.addoption(
+        "--atcheck-shard",
+        default=None,
+        metavar="I/N",
+        help="run only shard I of N: (target, suite) groups dealt deterministically (atcheck report merge)",
     )
     group.addoption(
         "--atcheck-no-report",
@@ -83,11 +90,13 @@ def options_from_pytest(config: pytest.Config) -> RunOptions:
         specs = [s.strip() for s in os.environ["ATCHECK_TARGETS"].split(",") if s.strip()]
     report_dir = config.getoption("--atcheck-report-dir")
     baseline = config.getoption("--atcheck-baseline")
+    shard = config.getoption("--atcheck-shard")
     return RunOptions(
         targets=tuple(parse_targets(specs, credentials=credentials_from(os.environ)).values()),
         requirements=tuple(config.getoption("--atcheck-requirement")),
         report_dir=Path(report_dir) if report_dir else None,
         baseline=Path(baseline) if baseline else None,
+        shard=parse_shard(shard) if shard else None,
     )
 
 
@@ -129,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except AtcheckError as exc:
             run.close()
             raise pytest.UsageError(f"atcheck: {exc}") from None
+    run.shard = options.shard
     config.stash[RUN_KEY] = run
     config.stash[OPTIONS_KEY] = options
     use_run_dir(config, run)

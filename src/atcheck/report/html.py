@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atcheck.report.clip import clip, first_line
+from atcheck.report.coverage import AreaCoverage, area_coverage
 from atcheck.report.defects import count, defects, headline, headline_symbol
 from atcheck.report.interop import Cell, Scenario, interop_matrix
 from atcheck.report.libraries import LibraryMatrix, cell_text, library_matrix
@@ -351,6 +352,69 @@ def _matrix(report: RunReport, index: _Index) -> str:
     )
 
 
+#: Bar segments of the per-area section, in order: (verdict, fill colour). Colours repeat the chips'.
+_BAR_SEGMENTS = (
+    (Verdict.PASSED, "#2da44e"),
+    (Verdict.FAILED, "#cf222e"),
+    (Verdict.ERROR, "#8250df"),
+    (Verdict.SKIPPED, "#afb8c1"),
+    (Verdict.NOT_RUN, "#eaeef2"),
+    (Verdict.UNTESTED, "#ffffff"),
+)
+_BAR_WIDTH = 160
+
+
+def _bar(parts: list[tuple[int, str, str]], total: int) -> str:
+    """A horizontal stacked bar as inline SVG (the page's CSP allows no style attributes; SVG needs none)."""
+    x = 0.0
+    rects = []
+    for n, fill, title in parts:
+        if not n or not total:
+            continue
+        w = _BAR_WIDTH * n / total
+        rects.append(
+            f"<rect x='{x:.1f}' width='{w:.1f}' height='12' fill='{fill}'><title>{_e(title)}</title></rect>"
+        )
+        x += w
+    return (
+        f"<svg class='bar' width='{_BAR_WIDTH}' height='12' role='img' aria-hidden='true'>{''.join(rects)}"
+        f"<rect width='{_BAR_WIDTH}' height='12' fill='none' stroke='#afb8c1'/></svg>"  # the frame, on top
+    )
+
+
+def _area_row(area: AreaCoverage, report: RunReport) -> str:
+    tested = _bar([(area.tested, "#0969da", f"{area.tested} tested")], area.requirements)
+    cells = []
+    for target in report.targets:
+        counts = area.verdicts.get(target.name, {})
+        parts = [(counts.get(str(v), 0), fill, f"{counts.get(str(v), 0)} {v}") for v, fill in _BAR_SEGMENTS]
+        passed = counts.get(str(Verdict.PASSED), 0)
+        judged = passed + counts.get(str(Verdict.FAILED), 0) + counts.get(str(Verdict.ERROR), 0)
+        text = f"{passed}/{judged} passed" if judged else "none judged"
+        cells.append(f"<td>{_bar(parts, area.requirements)} <span class='small'>{_e(text)}</span></td>")
+    return (
+        f"<tr class='area'><th scope='row'>{_e(area.area)}</th><td>{tested} <span class='small'>"
+        f"{area.tested}/{area.requirements} ({area.ratio:.0%})</span></td>{''.join(cells)}</tr>"
+    )
+
+
+def _coverage(report: RunReport, index: _Index) -> str:
+    """Per area: the share of requirements with a test, and per target the verdicts of the area."""
+    areas = area_coverage(report, index.matrix)
+    if not areas:
+        return ""
+    head = "".join(f"<th scope='col'>{_e(t.name)}</th>" for t in report.targets)
+    legend = " ".join(_chip(v, VERDICT_LABEL[v], str(v)) for v, _ in _BAR_SEGMENTS)
+    return (
+        "<section id='coverage'><h2>Coverage by area</h2><p class='muted'>Tested: the share of the area's "
+        "catalogue requirements that at least one test names. Per target, each bar splits the area's "
+        f"requirements by verdict ({legend}); the figure counts passes among the judged ones.</p>"
+        "<div class='scroll'><table class='targets coverage'><thead><tr><th>Area</th><th>Tested</th>"
+        f"{head}</tr></thead><tbody>{''.join(_area_row(a, report) for a in areas)}</tbody></table></div>"
+        "</section>"
+    )
+
+
 #: How each interop cell column is shown: (chip class, (symbol, word)).
 INTEROP_LABEL: dict[str, tuple[str, tuple[str, str]]] = {
     "passed": ("passed", ("✓", "pass")),
@@ -600,6 +664,7 @@ a.v{text-decoration:underline}
 .v-untested{background:#fff;color:#6e7781;border-style:dashed;border-color:#afb8c1}
 .v-known{background:#fff8c5;color:#7d4e00;border-color:#d4a72c}
 .lib-fail{color:#b3261e;font-weight:600}.lib-error{color:#8a5300}.lib-skip,.lib-na{color:#777}
+.coverage td{white-space:nowrap}svg.bar{vertical-align:middle}
 .interop td{min-width:9rem}.interop ul{margin:.2rem 0;padding-left:1rem}
 .v-not-run{background:#fff;color:#6e7781;border-style:dotted;border-color:#afb8c1}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-start;margin:.5rem 0}
@@ -683,10 +748,12 @@ def render_html(report: RunReport, *, matrix: Matrix | None = None) -> str:
         [
             _header(report, index),
             "<nav><a href='#targets'>Targets</a> · <a href='#defects'>Distinct failures</a> · "
+            "<a href='#coverage'>Coverage</a> · "
             f"<a href='#matrix'>Matrix</a> · {interop_link}"
             f"<a href='#failures'>Failures</a>{skips_link}</nav>",
             _targets(report, index),
             _defects(report, index),
+            _coverage(report, index),
             interop,
             libraries,
             _matrix(report, index),

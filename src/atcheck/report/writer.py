@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from atcheck.errors import SetupError
+from atcheck.report.badges import render_badges
 from atcheck.report.html import render_html
 from atcheck.report.json_writer import render_json
 from atcheck.report.junit import render_junit
@@ -25,6 +26,9 @@ from atcheck.report.redact import Redactor
 
 #: Secrets shorter than this are scrubbed from the model only, not from the rendered text.
 NET_MIN_SECRET = 8
+
+#: Directory of the per-target SVG badges inside the run's report directory.
+BADGES_DIR = "badges"
 
 #: Report kind -> file name inside the run's report directory.
 FILE_NAMES = {
@@ -82,7 +86,9 @@ def write_reports(
     secrets: Iterable[str] = (),
     latest_link: Path | None = None,
 ) -> dict[str, Path]:
-    """Write report.json, report.html, summary.md and junit.xml into ``out_dir``; return them by kind.
+    """Write report.json, report.html, summary.md, junit.xml and badges/ into ``out_dir``.
+
+    Returns the four report files by kind (the badges are beside them, one ``badges/<target>.svg`` each).
 
     ``secrets`` are exact values to scrub besides what the structural rules catch (see
     :mod:`atcheck.report.redact`). ``latest_link``, when given, is then pointed at ``out_dir``.
@@ -114,6 +120,13 @@ def write_reports(
         except OSError as exc:
             raise SetupError(f"cannot write {path}: {exc.strerror or exc}") from exc
         written[kind] = path
+    badges_dir = out_dir / BADGES_DIR
+    try:
+        badges_dir.mkdir(exist_ok=True)
+        for name, svg in render_badges(clean, matrix).items():
+            write_atomically(badges_dir / name, net.net(svg))
+    except OSError as exc:
+        raise SetupError(f"cannot write the badges in {badges_dir}: {exc.strerror or exc}") from exc
     if latest_link is not None:
         point_link(latest_link, out_dir)
     return written

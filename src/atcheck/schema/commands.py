@@ -65,8 +65,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     diff = schema_sub.add_parser(
         "diff", help="list changes between two Lexicon versions; exit 1 if any breaks"
     )
-    diff.add_argument("old", type=Path, metavar="OLD", help="Lexicon file or folder (before)")
-    diff.add_argument("new", type=Path, metavar="NEW", help="Lexicon file or folder (after)")
+    diff.add_argument("old", type=Path, nargs="?", metavar="OLD", help="Lexicon file or folder (before)")
+    diff.add_argument("new", type=Path, nargs="?", metavar="NEW", help="Lexicon file or folder (after)")
+    diff.add_argument(
+        "--git",
+        nargs=3,
+        metavar=("REF1", "REF2", "PATH"),
+        help="compare PATH (a Lexicon folder or file) at two git refs, e.g. --git origin/main HEAD lexicons",
+    )
+    diff.add_argument(
+        "--repo", type=Path, default=Path("."), metavar="DIR", help="with --git: the repository (default: .)"
+    )
     diff.add_argument("--json", action="store_true")
     diff.add_argument(
         "--examples", type=int, default=200, metavar="N", help="generated examples per record/input"
@@ -268,6 +277,20 @@ def _index(documents: list[tuple[str, Any]]) -> dict[str, Any] | None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    if args.git:
+        if args.old is not None or args.new is not None:
+            raise UsageError("give either OLD NEW or --git REF1 REF2 PATH, not both")
+        from atcheck.schema.git_refs import exported_pair
+
+        ref1, ref2, path = args.git
+        with exported_pair(args.repo, ref1, ref2, path) as (old, new):
+            return _diff_paths(argparse.Namespace(**{**vars(args), "old": old, "new": new}))
+    if args.old is None or args.new is None:
+        raise UsageError("schema diff needs OLD and NEW (Lexicon files or folders), or --git REF1 REF2 PATH")
+    return _diff_paths(args)
+
+
+def _diff_paths(args: argparse.Namespace) -> int:
     from atcheck.schema.diff import diff_sets
     from atcheck.schema.document import LexiconError
     from atcheck.schema.sources import directory_lexicons
