@@ -104,6 +104,9 @@ KNOWN_CAPABILITIES = frozenset(
         "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
+        # An atproto OAuth authorization server (PAR, PKCE, DPoP, client metadata documents) in front of the
+        # PDS as resource server, with a sign-in API atcheck can drive headlessly (see atcheck.suite.oauth)
+        "oauth",
         # A labeler's: com.atproto.label.queryLabels, com.atproto.label.subscribeLabels, and a way for atcheck
         # to have labels made (the wrapper's POST /atcheck/labels with the bearer token; see skyware-labeler)
         "label.query",
