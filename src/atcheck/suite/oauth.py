@@ -47,6 +47,7 @@ __all__ = [
     "Es256Key",
     "OAuthClient",
     "OAuthServer",
+    "Pending",
     "Pkce",
     "Redirect",
     "Tokens",
