@@ -315,6 +315,8 @@ class OAuthClient:
         *,
         form: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
         proof: ProofFactory | None = None,
         authorization: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -338,6 +340,10 @@ class OAuthClient:
                 resp = http.request(method, path, params=params, data=body, content_type=FORM, headers=sent)
             elif json_body is not None:
                 resp = http.request(method, path, params=params, json=json_body, headers=sent)
+            elif data is not None:
+                resp = http.request(
+                    method, path, params=params, data=data, content_type=content_type, headers=sent
+                )
             else:
                 resp = http.request(method, path, params=params, headers=sent)
             nonce = resp.headers.get("dpop-nonce")
@@ -360,7 +366,7 @@ class OAuthClient:
             )
         return fields
 
-    def par_fields(self, pkce: Pkce, state: str, **overrides: str | None) -> dict[str, str]:
+    def par_fields(self, pkce: Pkce, state: str, /, **overrides: str | None) -> dict[str, str]:
         """A complete PAR body (spec §Request Fields); an override of None drops that field."""
         fields: dict[str, str | None] = {
             **self.auth_fields(),
@@ -451,6 +457,8 @@ class OAuthClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
         proof: ProofFactory | None = None,
         scheme: str = "DPoP",
         retry_nonce: bool = True,
@@ -467,6 +475,8 @@ class OAuthClient:
             method,
             url,
             json_body=json_body,
+            data=data,
+            content_type=content_type,
             proof=make,
             authorization=f"{scheme} {access_token}",
             retry_nonce=retry_nonce,
