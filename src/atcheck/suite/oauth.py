@@ -59,6 +59,7 @@ __all__ = [
     "loopback_client",
     "oauth_ca_dir",
     "same_origin",
+    "sign_in_by_redirect",
     "sign_in_reference",
 ]
 
@@ -618,6 +619,19 @@ def _sign_in(
         },
     )
     return _redirect(back)
+
+
+def sign_in_by_redirect(client: OAuthClient, request_uri: str, account: Any) -> Redirect:
+    """The sign-in of an authorization server that approves at once: the authorization endpoint itself
+    answers with the redirect back to the client (fakes in atcheck's self-tests; servers with silent
+    sign-in)."""
+    url = (
+        client.server.endpoint("authorization_endpoint")
+        + "?"
+        + urlencode({"client_id": client.config.client_id, "request_uri": request_uri})
+    )
+    http, path, params = client._http(url)
+    return _redirect(http.request("GET", path, params=params))
 
 
 def _redirect(resp: XrpcResponse) -> Redirect:
