@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from atcheck.suite import Account, expect, expect_status
+from atcheck.suite import Account, ConformanceFailure, expect, expect_status
 from atcheck.suite.oauth import Es256Key, OAuthClient, Pkce, Tokens, dpop_proof, oauth_error
 from atcheck.suite.oauth_checks import expect_refused, token_without_dpop_is_refused
 
@@ -166,3 +166,32 @@ def test_a_replayed_proof_is_refused(loopback: OAuthClient, tokens: Tokens) -> N
 def _origin(client: OAuthClient) -> str:
     parts = urlsplit(client.server.resource_url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+#: The spec's bound on a nonce's lifetime, plus the polling interval's slack.
+NONCE_MAX_AGE_S = 300
+POLL_S = 5
+
+
+@pytest.mark.requirement("OAUTH-DPOP-03")
+def test_the_server_nonce_rotates_within_five_minutes(loopback: OAuthClient) -> None:
+    """The nonce the server hands out changes within 5 minutes (its maximum lifetime). Polled every 5 s
+    with nonce-less PAR proofs, which the server answers with ``use_dpop_nonce`` and its current nonce; a
+    server rotating every minute (the reference) ends the test within about a minute."""
+    url = loopback.server.endpoint("pushed_authorization_request_endpoint")
+    fields = loopback.par_fields(Pkce.new(), "s-" + str(time.time_ns()))
+
+    def current() -> str:
+        resp = loopback.par(
+            fields, proof=lambda nonce: dpop_proof(loopback.key, "POST", url), retry_nonce=False
+        )
+        nonce = resp.headers.get("dpop-nonce")
+        expect(bool(nonce), "a DPoP-Nonce header", dict(resp.headers), resp)
+        return str(nonce)
+
+    first, started = current(), time.monotonic()
+    while time.monotonic() - started < NONCE_MAX_AGE_S + POLL_S:
+        time.sleep(POLL_S)
+        if current() != first:
+            return
+    raise ConformanceFailure(f"a new DPoP nonce within {NONCE_MAX_AGE_S} s", f"{first!r} all along", None)

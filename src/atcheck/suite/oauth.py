@@ -381,10 +381,11 @@ class OAuthClient:
         fields.update(overrides)
         return {k: v for k, v in fields.items() if v is not None}
 
-    def par(self, fields: Mapping[str, str], *, proof: ProofFactory | None = None) -> XrpcResponse:
-        return self.send(
-            "POST", self.server.endpoint("pushed_authorization_request_endpoint"), form=fields, proof=proof
-        )
+    def par(
+        self, fields: Mapping[str, str], *, proof: ProofFactory | None = None, retry_nonce: bool = True
+    ) -> XrpcResponse:
+        url = self.server.endpoint("pushed_authorization_request_endpoint")
+        return self.send("POST", url, form=fields, proof=proof, retry_nonce=retry_nonce)
 
     def push(self, **overrides: str | None) -> Pending:
         """PAR with a fresh PKCE pair and state; fails unless the server answers with a request_uri."""
