@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from atcheck.suite import Account, XrpcClient
+from atcheck.suite import Account, TargetUnderTest, XrpcClient, skip_under_launcher
 from atcheck.suite.oauth import (
     ClientHost,
     OAuthClient,
@@ -21,6 +21,19 @@ from atcheck.suite.oauth import (
     loopback_client,
     oauth_ca_dir,
 )
+
+
+@pytest.fixture(autouse=True)
+def _not_in_containers(target: TargetUnderTest) -> None:
+    """The OAuth flow cannot run against a containerised PDS as set up today: it names itself as issuer and
+    resource at its in-container address (http://localhost:<container port>), which the host does not
+    reach, and it cannot reach atcheck's client host on the host's loopback."""
+    skip_under_launcher(
+        target,
+        "container",
+        "the PDS's OAuth issuer is its in-container address, unreachable from the host, and the client "
+        "metadata host on the host's loopback is unreachable from the container",
+    )
 
 
 @pytest.fixture
