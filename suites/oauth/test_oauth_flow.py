@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from atcheck.suite import Account, expect, expect_equal, expect_status
-from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client
+from atcheck.suite import Account, ConformanceFailure, expect, expect_equal, expect_status
+from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client, sign_in_reference
 from atcheck.suite.oauth_checks import expect_refused, reused_code_is_refused
 
 pytestmark = pytest.mark.needs("oauth", "account.create")
@@ -130,3 +130,22 @@ def test_loopback_client_without_parameters_gets_the_defaults(
     client = OAuthClient(oauth_server, loopback_client("atproto", "http://127.0.0.1/", declare=False))
     tokens = client.login(module_account)
     expect_equal(tokens.body.get("scope"), "atproto", "the granted scope", tokens.response)
+
+
+@pytest.mark.requirement("OAUTH-PAR-06")
+def test_login_hint_restricts_the_sign_in_to_that_account(
+    loopback: OAuthClient, module_account: Account, account: Account
+) -> None:
+    """A request hinting one account (``login_hint``) cannot be completed by signing in as another: the
+    sign-in or consent is refused, or the redirect carries an error instead of a code."""
+    pending = loopback.push(login_hint=account.handle)
+    try:
+        redirect = sign_in_reference(loopback, pending.request_uri, module_account)
+    except ConformanceFailure:
+        return  # the sign-in or consent was refused
+    expect(
+        "code" not in redirect.params,
+        "no code for an account other than the hinted one",
+        redirect.location,
+        redirect.response,
+    )
