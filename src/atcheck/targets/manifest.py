@@ -107,6 +107,9 @@ KNOWN_CAPABILITIES = frozenset(
         # An atproto OAuth authorization server (PAR, PKCE, DPoP, client metadata documents) in front of the
         # PDS as resource server, with a sign-in API atcheck can drive headlessly (see atcheck.suite.oauth)
         "oauth",
+        # Lexicon resolution for OAuth permission sets asks atcheck's fixed authority DID for every NSID
+        # (PDS_LEXICON_AUTHORITY_DID in the reference manifest; atcheck.suite.oauth_lexicons)
+        "oauth.permission-sets",
         # A labeler's: com.atproto.label.queryLabels, com.atproto.label.subscribeLabels, and a way for atcheck
         # to have labels made (the wrapper's POST /atcheck/labels with the bearer token; see skyware-labeler)
         "label.query",
