@@ -6,7 +6,8 @@ Metadata Document, §Confidential Client, §Tokens).
 Not judged: revoking a confidential session once its key leaves the client metadata (the spec says the
 server *should*, and no catalogue row holds that SHOULD alone).
 
-atcheck serves every document itself (:mod:`atcheck.suite.oauth_host`); each refusal case breaks one rule.
+atcheck serves every document itself (:mod:`atcheck.suite.oauth_host`), so the target must fetch from it
+(capability ``oauth.client-host``); each refusal case breaks one rule.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from atcheck.suite.oauth import (
 from atcheck.suite.oauth_checks import expect_refused
 from atcheck.suite.oauth_jose import client_assertion
 
-pytestmark = pytest.mark.needs("oauth", "account.create")
+pytestmark = pytest.mark.needs("oauth", "oauth.client-host", "account.create")
 
 
 def _par(server: OAuthServer, host: ClientHost, **kwargs: Any) -> tuple[OAuthClient, Any]:
