@@ -8,7 +8,6 @@
 # - .venv is reinstalled only when pyproject.toml changes (a stamp file holds its hash);
 # - scripts/setup-node.sh and scripts/setup-arroba.sh install into ${ATCHECK_CACHE:-~/.cache/atcheck},
 #   keyed by their lockfiles, so a fresh clone on a machine that already ran them reuses the installs;
-# - scripts/setup-oauth-ca.sh makes the local CA the OAuth suite serves client metadata with (openssl, once);
 # - scripts/setup-labeler.sh installs @skyware/labeler on that Node 22 (keyed by its lockfile), ~15 s once;
 # - scripts/setup-relay.sh builds the indigo relay (keyed by its pinned version). It is optional: without Go
 #   or with a failing build, setup goes on and the indigo-relay target is reported as not run, with the reason.
@@ -54,7 +53,6 @@ if [[ "${1:-}" == "--python" ]]; then
 fi
 command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js with npm (any version; Node 22 itself comes from npm)"
 bash scripts/setup-node.sh || die "installing Node 22 and the reference implementations failed (see above)"
-bash scripts/setup-oauth-ca.sh >/dev/null || die "making the OAuth suite's test CA failed (see above)"
 bash scripts/setup-arroba.sh || die "installing arroba failed (see above)"
 bash scripts/setup-labeler.sh >/dev/null || die "installing @skyware/labeler failed (see above)"
 bash scripts/setup-relay.sh >/dev/null ||

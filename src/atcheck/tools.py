@@ -53,12 +53,6 @@ TOOLS: dict[str, Tool] = {
             "arroba's Python environment",
         ),
         Tool(
-            "oauth_ca",
-            "scripts/setup-oauth-ca.sh",
-            "OAUTH_CA",
-            "the OAuth suite's local test CA",
-        ),
-        Tool(
             "indigo_relay",
             "scripts/setup-relay.sh",
             "RELAY_BIN",

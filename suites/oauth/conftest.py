@@ -12,6 +12,8 @@ import pytest
 
 from atcheck.suite import Account, TargetUnderTest, XrpcClient, skip_under_launcher
 from atcheck.suite.oauth import (
+    CLIENT_HOST,
+    CLIENT_ZONE,
     ClientHost,
     OAuthClient,
     OAuthServer,
@@ -19,8 +21,8 @@ from atcheck.suite.oauth import (
     client_host,
     discover,
     loopback_client,
-    oauth_ca_dir,
 )
+from atcheck.suite.resolvers import LocalCa, pointed_at
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +45,23 @@ def oauth_server(pds: XrpcClient) -> OAuthServer:
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[ClientHost]:
-    """atcheck's https host of client metadata documents, for the module (stopped after it)."""
-    with client_host(oauth_ca_dir()) as running:
+def _client_ca() -> LocalCa:
+    """A throw-away CA whose certificate covers the client host's name."""
+    return LocalCa.make(CLIENT_ZONE)
+
+
+@pytest.fixture(scope="module")
+def _served(_client_ca: LocalCa) -> Iterator[ClientHost]:
+    with client_host(_client_ca) as running:
         yield running
+
+
+@pytest.fixture
+def host(target: TargetUnderTest, _served: ClientHost, _client_ca: LocalCa) -> Iterator[ClientHost]:
+    """atcheck's https host of client metadata documents (one per module), with the target pointed at it for
+    this test: it resolves the host's name to 127.0.0.1 and trusts its CA (``identity.local-resolvers``)."""
+    with pointed_at(target, hosts={CLIENT_HOST: "127.0.0.1"}, ca=_client_ca):
+        yield _served
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ Not judged: revoking a confidential session once its key leaves the client metad
 server *should*, and no catalogue row holds that SHOULD alone).
 
 atcheck serves every document itself (:mod:`atcheck.suite.oauth_host`), so the target must fetch from it
-(capability ``oauth.client-host``); each refusal case breaks one rule.
+(it is pointed there through ``identity.local-resolvers``); each refusal case breaks one rule.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from atcheck.suite.oauth import (
 from atcheck.suite.oauth_checks import expect_refused
 from atcheck.suite.oauth_jose import client_assertion
 
-pytestmark = pytest.mark.needs("oauth", "oauth.client-host", "account.create")
+pytestmark = pytest.mark.needs("oauth", "identity.local-resolvers", "account.create")
 
 
 def _par(server: OAuthServer, host: ClientHost, **kwargs: Any) -> tuple[OAuthClient, Any]:
@@ -93,12 +93,12 @@ FIELDS: list[Any] = [
     pytest.param(_set("token_endpoint_auth_signing_alg", "none"), True, id="confidential-alg-none"),
     pytest.param(_drop("jwks"), True, id="confidential-no-keys"),
     pytest.param(
-        _set("jwks_uri", "https://client.atcheck.internal/jwks.json"),
+        _set("jwks_uri", "https://client.oauth.atcheck/jwks.json"),
         True,
         id="confidential-jwks-and-jwks_uri",
     ),
     pytest.param(
-        lambda m: (m.pop("jwks"), m.__setitem__("jwks_uri", "http://client.atcheck.internal/jwks.json")),
+        lambda m: (m.pop("jwks"), m.__setitem__("jwks_uri", "http://client.oauth.atcheck/jwks.json")),
         True,
         id="confidential-http-jwks_uri",
     ),
@@ -116,9 +116,9 @@ def test_client_metadata_missing_a_required_property_is_refused(
 
 URLS: list[Any] = [
     pytest.param(_set("client_uri", "https://elsewhere.atcheck.example/"), id="client_uri-other-host"),
-    pytest.param(_set("logo_uri", "http://client.atcheck.internal/logo.png"), id="logo_uri-http"),
-    pytest.param(_set("tos_uri", "http://client.atcheck.internal/tos"), id="tos_uri-http"),
-    pytest.param(_set("policy_uri", "http://client.atcheck.internal/policy"), id="policy_uri-http"),
+    pytest.param(_set("logo_uri", "http://client.oauth.atcheck/logo.png"), id="logo_uri-http"),
+    pytest.param(_set("tos_uri", "http://client.oauth.atcheck/tos"), id="tos_uri-http"),
+    pytest.param(_set("policy_uri", "http://client.oauth.atcheck/policy"), id="policy_uri-http"),
 ]
 
 
@@ -135,7 +135,7 @@ def test_client_metadata_urls_follow_the_rules(
 @pytest.mark.parametrize(
     "redirect",
     [
-        pytest.param("http://client.atcheck.internal/callback", id="web-http"),
+        pytest.param("http://client.oauth.atcheck/callback", id="web-http"),
         pytest.param("https://elsewhere.atcheck.example/callback", id="web-other-origin"),
         pytest.param("example.atcheck.elsewhere:/callback", id="native-scheme-not-reversed-host"),
         pytest.param("internal.atcheck.client://callback", id="native-scheme-double-slash"),

@@ -1,24 +1,30 @@
 """The OAuth suite's client pieces on their own: DPoP proofs a server can verify, PKCE, origin rules, and
-the https client host (served with the test CA's certificate)."""
+the https client host (served with a throw-away CA's certificate)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import socket
 import ssl
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from atcheck.suite.oauth import Document, client_host, is_https_or_loopback, same_origin
-from atcheck.suite.oauth_host import CLIENT_HOST
+from atcheck.suite.oauth import (
+    CLIENT_HOST,
+    CLIENT_ZONE,
+    Document,
+    client_host,
+    is_https_or_loopback,
+    same_origin,
+)
 from atcheck.suite.oauth_jose import Es256Key, Pkce, access_token_hash, client_assertion, dpop_proof
-from atcheck.tools import missing_tools
+from atcheck.suite.resolvers import LocalCa
 
 
 def _b64(part: str) -> bytes:
@@ -89,16 +95,19 @@ def test_https_except_on_loopback(url: str, ok: bool) -> None:
 
 
 def test_the_client_host_serves_documents_over_tls_as_the_client_host_name() -> None:
-    if missing_tools(("oauth_ca",)):
-        pytest.skip("the OAuth test CA is not made (scripts/setup-oauth-ca.sh)")
-    from atcheck.suite.oauth import oauth_ca_dir
-
-    ca_dir = oauth_ca_dir()
-    context = ssl.create_default_context(cafile=str(ca_dir / "ca.pem"))
-    with client_host(ca_dir) as host:
+    ca = LocalCa.make(CLIENT_ZONE)
+    context = ssl.create_default_context(cadata=ca.ca_pem)
+    with client_host(ca) as host:
         url = host.put("/m.json", Document({"client_id": "x"}))
-        assert url.startswith(f"https://{CLIENT_HOST}:")
-        with httpx.Client(verify=context) as http:
-            resp = http.get(f"https://127.0.0.1:{host.port}/m.json")
-        assert resp.status_code == 200 and resp.json() == {"client_id": "x"}
+        assert url == f"https://{CLIENT_HOST}:{host.port}/m.json"
+        # The certificate names the client host; connect to 127.0.0.1 and ask for that name (SNI).
+        request = f"GET /m.json HTTP/1.1\r\nHost: {CLIENT_HOST}\r\nConnection: close\r\n\r\n".encode()
+        raw = socket.create_connection(("127.0.0.1", host.port), timeout=5)
+        with context.wrap_socket(raw, server_hostname=CLIENT_HOST) as tls:
+            tls.sendall(request)
+            answer = b""
+            while chunk := tls.recv(4096):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200") and json.loads(body) == {"client_id": "x"}
         assert host.fetches == {"/m.json": 1}

@@ -550,7 +550,7 @@ def test_a_tool_whose_script_is_missing_or_silent(checkout: Path) -> None:
         tools.resolve_tool("reference_dir")
     known = (
         r"\(known: arroba_python, indigo_relay, labeler_dir, lib_go, lib_python, lib_rust, lib_typescript, "
-        r"node22, oauth_ca, ozone_dir, reference_dir\)"
+        r"node22, ozone_dir, reference_dir\)"
     )
     with pytest.raises(SetupError, match=rf"^unknown tool 'rustc' {known}$"):
         tools.resolve_tool("rustc")

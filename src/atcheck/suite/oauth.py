@@ -12,7 +12,7 @@ Clients:
 - :func:`loopback_client`: the spec's localhost development client (``client_id`` ``http://localhost?...``),
   a public client whose metadata the server derives from the ``client_id`` itself.
 - :func:`discoverable_client`: a client metadata document served by atcheck at
-  ``https://client.atcheck.internal:<port>``
+  ``https://client.oauth.atcheck:<port>``
   (:mod:`atcheck.suite.oauth_host`), public or confidential (``private_key_jwt`` with a key in ``jwks``).
 
 The sign-in step drives the authorization server's own user-facing API headlessly. Its shape is not part of
@@ -32,16 +32,17 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_status
-from atcheck.suite.oauth_host import ClientHost, Document, client_host
+from atcheck.suite.oauth_host import CLIENT_HOST, CLIENT_ZONE, ClientHost, Document, client_host
 from atcheck.suite.oauth_jose import Es256Key, Pkce, client_assertion, dpop_proof
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
 
 __all__ = [
+    "CLIENT_HOST",
+    "CLIENT_ZONE",
     "ClientHost",
     "Document",
     "Es256Key",
@@ -57,7 +58,6 @@ __all__ = [
     "dpop_proof",
     "is_https_or_loopback",
     "loopback_client",
-    "oauth_ca_dir",
     "same_origin",
     "sign_in_by_redirect",
     "sign_in_reference",
@@ -69,13 +69,6 @@ FORM = "application/x-www-form-urlencoded"
 #: A proof factory: given the server's current nonce (None before the first one), the DPoP header to send,
 #: or None to send none.
 ProofFactory = Callable[[str | None], str | None]
-
-
-def oauth_ca_dir() -> Path:
-    """Where ``scripts/setup-oauth-ca.sh`` put the test CA and the client host's certificate."""
-    from atcheck.tools import resolve_tool
-
-    return Path(resolve_tool("oauth_ca")).parent
 
 
 def is_https_or_loopback(url: str) -> bool:

@@ -1,10 +1,11 @@
 """atcheck's client host: serves client metadata documents over https on 127.0.0.1, as :data:`CLIENT_HOST`.
 
 An atproto authorization server learns about a client by fetching its ``client_id``, an https URL with a host
-name. The OAuth suite is that client, so it needs such a URL that reaches it with no internet: this module
-serves documents at ``https://client.atcheck.internal:<port>/<path>`` with a certificate of atcheck's own
-test CA (``scripts/setup-oauth-ca.sh``, trusted by the reference PDS through ``NODE_EXTRA_CA_CERTS``; the
-target resolves the name to 127.0.0.1). Each document
+name (the reference refuses ``localhost`` and the ``.test``/``.local``... TLDs). The OAuth suite is that
+client, so it needs such a URL that reaches it with no internet: this module serves documents at
+``https://client.oauth.atcheck:<port>/<path>`` with a certificate of a throw-away CA
+(:class:`atcheck.suite.resolvers.LocalCa`); the suite points the target at it for the duration of a test
+(:func:`atcheck.suite.resolvers.pointed_at`: the name resolves to 127.0.0.1, the CA is trusted). Each document
 is set by the test that uses it, including wrong answers (a redirect, a 201, a mismatched ``client_id``), and
 every fetch is counted so a test can tell the server really looked.
 """
@@ -12,19 +13,20 @@ every fetch is counted so a test can tell the server really looked.
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-#: The host name client_ids are served under: a public-looking TLD (the reference refuses localhost and
-#: .test), resolved to 127.0.0.1 by the target (ATCHECK_LOOPBACK_NAMES in the reference manifest) and named
-#: in the certificate of ``scripts/setup-oauth-ca.sh``.
-CLIENT_HOST = "client.atcheck.internal"
+from atcheck.suite.resolvers import LocalCa
+
+#: The zone of the client host's certificate, and the host name client_ids are served under: a TLD the
+#: reference accepts for client_ids (not localhost, .test, .local...), never delegated, resolved to 127.0.0.1
+#: only inside the target while a test points it there.
+CLIENT_ZONE = "oauth.atcheck"
+CLIENT_HOST = f"client.{CLIENT_ZONE}"
 
 
 @dataclass
@@ -86,10 +88,10 @@ def _handler(host_ref: list[ClientHost]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def client_host(ca_dir: Path) -> Iterator[ClientHost]:
-    """Serve on 127.0.0.1 (a free port) with ``ca_dir``'s leaf certificate until the block ends."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(ca_dir / "leaf.pem", ca_dir / "leaf.key")
+def client_host(ca: LocalCa) -> Iterator[ClientHost]:
+    """Serve on 127.0.0.1 (a free port) with ``ca``'s certificate (made for :data:`CLIENT_ZONE`) until the
+    block ends."""
+    context = ca.server_context()
     holder: list[ClientHost] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(holder))
     server.daemon_threads = True

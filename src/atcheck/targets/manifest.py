@@ -107,9 +107,6 @@ KNOWN_CAPABILITIES = frozenset(
         # An atproto OAuth authorization server (PAR, PKCE, DPoP, client metadata documents) in front of the
         # PDS as resource server, with a sign-in API atcheck can drive headlessly (see atcheck.suite.oauth)
         "oauth",
-        # It fetches client metadata from atcheck's https client host: it trusts atcheck's test CA and
-        # resolves client.atcheck.internal to 127.0.0.1 (NODE_EXTRA_CA_CERTS, ATCHECK_LOOPBACK_NAMES)
-        "oauth.client-host",
         # Lexicon resolution for OAuth permission sets asks atcheck's fixed authority DID for every NSID
         # (PDS_LEXICON_AUTHORITY_DID in the reference manifest; atcheck.suite.oauth_lexicons)
         "oauth.permission-sets",
@@ -129,9 +126,7 @@ KNOWN_CAPABILITIES = frozenset(
 
 #: Capabilities an already-running server (``--target URL``) is not assumed to have: each needs atcheck's
 #: own configuration of the server.
-URL_NOT_ASSUMED = frozenset(
-    {"identity.plc", "identity.local-resolvers", "oauth.client-host", "oauth.permission-sets"}
-)
+URL_NOT_ASSUMED = frozenset({"identity.plc", "identity.local-resolvers", "oauth.permission-sets"})
 
 _CREDENTIAL_FIELDS = frozenset(Credentials.__dataclass_fields__)
 _PLACEHOLDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a {NAME.url} placeholder can spell
@@ -389,8 +384,8 @@ def url_manifest(
                 credentials={k: literal(v) for k, v in vars(given).items() if v},
             ),
         ),
-        # Not assumed of a server atcheck did not configure: its DIDs at the run's PLC, and the OAuth set-ups
-        # that need the target to trust atcheck's client host or ask atcheck's Lexicon authority.
+        # Not assumed of a server atcheck did not configure: its DIDs at the run's PLC, the wrapper route that
+        # points it at atcheck's resolvers, and the Lexicon authority the OAuth suite publishes under.
         capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - URL_NOT_ASSUMED,
         # With an account given, suites use it rather than creating accounts on someone's server.
         provisioning="given" if given.account_handle else "xrpc",
