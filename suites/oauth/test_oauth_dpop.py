@@ -9,12 +9,11 @@ server bind the key at the token request, and nothing says the server must refus
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
 from atcheck.suite import Account, ConformanceFailure, expect, expect_status
-from atcheck.suite.oauth import Es256Key, OAuthClient, Pkce, Tokens, dpop_proof, oauth_error
+from atcheck.suite.oauth import Es256Key, OAuthClient, Pkce, Tokens, dpop_proof, oauth_error, origin_of
 from atcheck.suite.oauth_checks import expect_refused, token_without_dpop_is_refused
 
 pytestmark = pytest.mark.needs("oauth", "account.create")
@@ -150,7 +149,7 @@ def test_a_replayed_proof_is_refused(loopback: OAuthClient, tokens: Tokens) -> N
         loopback.key,
         "GET",
         _session_url(loopback),
-        nonce=loopback.nonces.get(_origin(loopback)),
+        nonce=loopback.nonces.get(origin_of(loopback.server.resource_url)),
         access_token=tokens.access_token,
     )
     once = loopback.resource(
@@ -161,11 +160,6 @@ def test_a_replayed_proof_is_refused(loopback: OAuthClient, tokens: Tokens) -> N
         "GET", SESSION, tokens.access_token, proof=lambda nonce: proof, retry_nonce=False
     )
     expect_refused(again, "a DPoP proof whose jti was already used", 400, 401)
-
-
-def _origin(client: OAuthClient) -> str:
-    parts = urlsplit(client.server.resource_url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 #: The spec's bound on a nonce's lifetime, plus the polling interval's slack.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from atcheck.suite import Account, ConformanceFailure, expect, expect_equal, expect_status
-from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client, sign_in_reference
+from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client
 from atcheck.suite.oauth_checks import expect_refused, reused_code_is_refused
+from atcheck.suite.oauth_signin import sign_in_reference
 
 pytestmark = pytest.mark.needs("oauth", "account.create")
 

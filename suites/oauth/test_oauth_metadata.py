@@ -17,6 +17,12 @@ from atcheck.suite.oauth import OAuthServer, is_https_or_loopback, same_origin
 pytestmark = pytest.mark.needs("oauth")
 
 
+def _list(meta: dict[str, object], name: str) -> list[object]:
+    """A metadata array, or [] when absent or not an array (so a wrong type fails the check, not the test)."""
+    value = meta.get(name)
+    return value if isinstance(value, list) else []
+
+
 def _is_origin(url: str) -> bool:
     """An origin URL: scheme and host, no path (or just "/"), query, fragment, credentials or default port."""
     parts = urlsplit(url)
@@ -65,19 +71,19 @@ def test_authorization_server_issuer_is_the_origin_it_is_served_from(oauth_serve
 def test_authorization_server_metadata_supports_the_code_flow(oauth_server: OAuthServer) -> None:
     meta, resp = oauth_server.metadata, oauth_server.metadata_response
     expect(
-        "code" in meta.get("response_types_supported", []),
+        "code" in _list(meta, "response_types_supported"),
         "response_types_supported ∋ code",
         meta.get("response_types_supported"),
         resp,
     )
-    grants = set(meta.get("grant_types_supported", []))
+    grants = set(_list(meta, "grant_types_supported"))
     expect(
         {"authorization_code", "refresh_token"} <= grants,
         "grant_types_supported ⊇ {authorization_code, refresh_token}",
         sorted(grants),
         resp,
     )
-    methods = meta.get("code_challenge_methods_supported", [])
+    methods = _list(meta, "code_challenge_methods_supported")
     expect("S256" in methods, "code_challenge_methods_supported ∋ S256", methods, resp)
     for name in ("authorization_endpoint", "token_endpoint"):
         expect(isinstance(meta.get(name), str), f"{name} present", meta.get(name), resp)
@@ -86,14 +92,14 @@ def test_authorization_server_metadata_supports_the_code_flow(oauth_server: OAut
 @pytest.mark.requirement("OAUTH-MD-04")
 def test_authorization_server_metadata_client_authentication(oauth_server: OAuthServer) -> None:
     meta, resp = oauth_server.metadata, oauth_server.metadata_response
-    methods = set(meta.get("token_endpoint_auth_methods_supported", []))
+    methods = set(_list(meta, "token_endpoint_auth_methods_supported"))
     expect(
         {"none", "private_key_jwt"} <= methods,
         "token_endpoint_auth_methods_supported ⊇ {none, private_key_jwt}",
         sorted(methods),
         resp,
     )
-    algs = meta.get("token_endpoint_auth_signing_alg_values_supported", [])
+    algs = _list(meta, "token_endpoint_auth_signing_alg_values_supported")
     expect(
         "ES256" in algs and "none" not in algs,
         "token_endpoint_auth_signing_alg_values_supported ∋ ES256, ∌ none",
@@ -106,7 +112,7 @@ def test_authorization_server_metadata_client_authentication(oauth_server: OAuth
 def test_authorization_server_metadata_atproto_profile(oauth_server: OAuthServer) -> None:
     meta, resp = oauth_server.metadata, oauth_server.metadata_response
     expect(
-        "atproto" in meta.get("scopes_supported", []),
+        "atproto" in _list(meta, "scopes_supported"),
         "scopes_supported ∋ atproto",
         meta.get("scopes_supported"),
         resp,
@@ -127,7 +133,7 @@ def test_authorization_server_metadata_atproto_profile(oauth_server: OAuthServer
         resp,
     )
     expect(
-        "ES256" in meta.get("dpop_signing_alg_values_supported", []),
+        "ES256" in _list(meta, "dpop_signing_alg_values_supported"),
         "dpop_signing_alg_values_supported ∋ ES256",
         meta.get("dpop_signing_alg_values_supported"),
         resp,

@@ -10,9 +10,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from atcheck.suite import Account, expect, expect_status
-from atcheck.suite.oauth import OAuthClient, OAuthServer, Pending, Pkce, loopback_client, sign_in_reference
+from atcheck.suite import Account, ConformanceFailure, expect, expect_status
+from atcheck.suite.oauth import OAuthClient, OAuthServer, Pending, Pkce, loopback_client
 from atcheck.suite.oauth_checks import expect_refused, plain_pkce_is_refused
+from atcheck.suite.oauth_signin import sign_in_reference
 
 pytestmark = pytest.mark.needs("oauth")
 
@@ -167,7 +168,7 @@ def _refused_or_not_granted(oauth_server: OAuthServer, account: Account, scope: 
         return
     try:
         tokens = client.login(account)
-    except AssertionError:
+    except ConformanceFailure:
         return  # refused later in the flow
     granted = str(tokens.body.get("scope", "")).split()
     expect(bad not in granted, f"{bad!r} refused or left out of the granted scope", granted, tokens.response)
@@ -210,7 +211,7 @@ def test_an_unresolvable_permission_set_fails_the_request(
     request_uri = str(resp.json().get("request_uri", ""))
     try:
         redirect = sign_in_reference(client, request_uri, module_account)
-    except AssertionError:
+    except ConformanceFailure:
         return  # the sign-in or consent was refused
     expect(
         "code" not in redirect.params,

@@ -24,12 +24,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from atcheck.checks import ConformanceFailure
-from atcheck.suite.oauth import OAuthClient, discover, loopback_client, sign_in_by_redirect
+from atcheck.suite.oauth import OAuthClient, discover, loopback_client
 from atcheck.suite.oauth_checks import (
     plain_pkce_is_refused,
     reused_code_is_refused,
     token_without_dpop_is_refused,
 )
+from atcheck.suite.oauth_signin import sign_in_by_redirect
 from atcheck.xrpc.client import XrpcClient
 
 NONCE = "fake-nonce-1"

@@ -16,9 +16,8 @@ Clients:
   (:mod:`atcheck.suite.oauth_host`), public or confidential (``private_key_jwt`` with a key in ``jwks``).
 
 The sign-in step drives the authorization server's own user-facing API headlessly. Its shape is not part of
-the spec (the spec leaves the authorization interface to the server), so it is the one target-specific piece:
-:func:`sign_in_reference` speaks ``@atproto/oauth-provider``'s JSON API (CSRF cookie, ``sign-in``,
-``consent``, then the redirect). A server with another interface needs its own function of that signature.
+the spec (the spec leaves the authorization interface to the server), so it is the one target-specific piece,
+in :mod:`atcheck.suite.oauth_signin`; :meth:`OAuthClient.authorize` takes any function of that signature.
 
 Offline deployments: the reference PDS runs on ``http://localhost:<port>`` (``PDS_DEV_MODE``), so its issuer
 and resource URLs are http. :func:`is_https_or_loopback` and :func:`same_origin` accept http and treat
@@ -31,11 +30,10 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from atcheck.checks import ConformanceFailure, expect, expect_equal, expect_status
+from atcheck.checks import ConformanceFailure, expect, expect_status
 from atcheck.suite.oauth_host import CLIENT_HOST, CLIENT_ZONE, ClientHost, Document, client_host
 from atcheck.suite.oauth_jose import Es256Key, Pkce, client_assertion, dpop_proof
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
@@ -52,15 +50,17 @@ __all__ = [
     "Pkce",
     "Redirect",
     "Tokens",
+    "asks_for_nonce",
     "client_host",
     "discover",
     "discoverable_client",
     "dpop_proof",
     "is_https_or_loopback",
     "loopback_client",
+    "oauth_error",
+    "origin_of",
+    "redirect_of",
     "same_origin",
-    "sign_in_by_redirect",
-    "sign_in_reference",
 ]
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
@@ -92,7 +92,7 @@ def same_origin(a: str, b: str) -> bool:
     )
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -159,7 +159,7 @@ def discover(pds: XrpcClient) -> OAuthServer:
 
 def _client(pds: XrpcClient, url: str) -> XrpcClient:
     """An XrpcClient for ``url``'s origin that records evidence with the PDS fixture's."""
-    return XrpcClient(_origin(url), recorder=pds.recorder, timeout_s=pds.timeout_s)
+    return XrpcClient(origin_of(url), recorder=pds.recorder, timeout_s=pds.timeout_s)
 
 
 # -- clients -------------------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class OAuthClient:
     key: Es256Key = field(default_factory=Es256Key)
     nonces: dict[str, str] = field(default_factory=dict)
 
-    def _http(self, url: str) -> tuple[XrpcClient, str, dict[str, ParamValue]]:
+    def connection_for(self, url: str) -> tuple[XrpcClient, str, dict[str, ParamValue]]:
         """The client, path and query parameters to send a request for ``url`` with."""
         pds = self.server.pds
         parts = urlsplit(url)
@@ -319,8 +319,8 @@ class OAuthClient:
         """One request with a DPoP proof from ``proof`` (default: a fresh, correct one with this client's
         key), retried once with the new nonce when the server asks for one."""
         make = proof or (lambda nonce: dpop_proof(self.key, method, url.split("?")[0], nonce=nonce))
-        http, path, params = self._http(url)
-        origin = _origin(url)
+        http, path, params = self.connection_for(url)
+        origin = origin_of(url)
         resp: XrpcResponse | None = None
         for _attempt in range(2 if retry_nonce else 1):
             sent = dict(headers or {})
@@ -418,7 +418,11 @@ class OAuthClient:
     ) -> tuple[Pending, Redirect]:
         """PAR, then the sign-in and consent of ``account``: the pending request and the redirect back."""
         pending = self.push(**overrides)
-        redirect = (sign_in or sign_in_reference)(self, pending.request_uri, account)
+        if sign_in is None:
+            from atcheck.suite.oauth_signin import sign_in_reference  # it builds on this module
+
+            sign_in = sign_in_reference
+        redirect = sign_in(self, pending.request_uri, account)
         return pending, redirect
 
     def login(self, account: Any, sign_in: SignIn | None = None) -> Tokens:
@@ -506,136 +510,13 @@ def oauth_error(resp: XrpcResponse) -> str | None:
     return None
 
 
-# -- the reference's sign-in interface ----------------------------------------------------------------------
-
-API_PREFIX = "/@atproto/oauth-provider/~api"
+# -- the redirect back to the client -------------------------------------------------------------------------
 
 
-def _merge_cookies(jar: dict[str, str], resp: XrpcResponse) -> None:
-    for header in resp.headers.get_list("set-cookie"):
-        cookie: SimpleCookie = SimpleCookie()
-        cookie.load(header)
-        for name, morsel in cookie.items():
-            jar[name] = morsel.value
-
-
-def _cookie_header(jar: Mapping[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
-
-
-def sign_in_reference(client: OAuthClient, request_uri: str, account: Any) -> Redirect:
-    """Sign ``account`` in and consent, headlessly, through ``@atproto/oauth-provider``'s own JSON API.
-
-    What a browser would do on the authorization page: load it (device and CSRF cookies), POST ``sign-in``
-    and ``consent`` with the same-origin headers, Origin, Referer and CSRF token the API demands, then follow
-    the URL ``consent`` returns, which answers with the 303 redirect to the client. The Location header of
-    that redirect is returned; nothing listens at the redirect URI.
-    """
-    server = client.server
-    authorize_url = (
-        server.endpoint("authorization_endpoint")
-        + "?"
-        + urlencode({"client_id": client.config.client_id, "request_uri": request_uri})
-    )
-    # A browser of its own: cookies are carried by hand (the CSRF cookie is Secure, on an http issuer), and
-    # the shared client's cookie jar must not make two sign-ins look like one device.
-    _, path, params = client._http(authorize_url)
-    base = (
-        client.server.pds.base_url
-        if same_origin(authorize_url, client.server.pds.base_url)
-        else _origin(authorize_url)
-    )
-    http = XrpcClient(base, recorder=client.server.pds.recorder, timeout_s=client.server.pds.timeout_s)
-    try:
-        return _sign_in(client, http, authorize_url, path, params, account)
-    finally:
-        http.close()
-
-
-def _sign_in(
-    client: OAuthClient,
-    http: XrpcClient,
-    authorize_url: str,
-    path: str,
-    params: dict[str, ParamValue],
-    account: Any,
-) -> Redirect:
-    issuer = client.server.issuer.rstrip("/")
-    jar: dict[str, str] = {}
-    page = http.request(
-        "GET",
-        path,
-        params=params,
-        headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
-    )
-    _merge_cookies(jar, page)
-    if page.status in (302, 303):
-        return _redirect(page)
-    expect_status(page, 200)
-    api_headers = {
-        "Origin": _origin(issuer),
-        "Referer": authorize_url,
-        "Sec-Fetch-Site": "same-origin",
-        "Sec-Fetch-Mode": "same-origin",
-        "Sec-Fetch-Dest": "empty",
-    }
-
-    def api(endpoint: str, body: dict[str, Any], bearer: str | None = None) -> XrpcResponse:
-        headers = {**api_headers, "x-csrf-token": jar.get("csrf-token", ""), "Cookie": _cookie_header(jar)}
-        if bearer:
-            headers["Authorization"] = f"Bearer {bearer}"
-        resp = http.request("POST", f"{API_PREFIX}/{endpoint}", json=body, headers=headers)
-        _merge_cookies(jar, resp)
-        return resp
-
-    signed = api(
-        "sign-in",
-        {"locale": "en", "username": account.handle, "password": account.password, "remember": False},
-    )
-    expect_status(signed, 200)
-    signed_body = signed.json()
-    did = signed_body.get("account", {}).get("sub") or account.did
-    consent = api("consent", {"did": did}, bearer=signed_body.get("ephemeralToken"))
-    expect_status(consent, 200)
-    url = consent.json().get("url")
-    expect(isinstance(url, str), "consent to answer with the URL of the redirect", consent.json(), consent)
-    _, redirect_path, redirect_params = client._http(str(url))
-    back = http.request(
-        "GET",
-        redirect_path,
-        params=redirect_params,
-        headers={
-            "Sec-Fetch-Site": "same-origin",
-            "Sec-Fetch-Mode": "navigate",
-            "Sec-Fetch-Dest": "document",
-            "Referer": authorize_url,
-            "Cookie": _cookie_header(jar),
-        },
-    )
-    return _redirect(back)
-
-
-def sign_in_by_redirect(client: OAuthClient, request_uri: str, account: Any) -> Redirect:
-    """The sign-in of an authorization server that approves at once: the authorization endpoint itself
-    answers with the redirect back to the client (fakes in atcheck's self-tests; servers with silent
-    sign-in)."""
-    url = (
-        client.server.endpoint("authorization_endpoint")
-        + "?"
-        + urlencode({"client_id": client.config.client_id, "request_uri": request_uri})
-    )
-    http, path, params = client._http(url)
-    return _redirect(http.request("GET", path, params=params))
-
-
-def _redirect(resp: XrpcResponse) -> Redirect:
+def redirect_of(resp: XrpcResponse) -> Redirect:
+    """The redirect (302/303) back to the client that ``resp`` is, with its query parameters."""
     expect_status(resp, 302, 303)
     location = resp.headers.get("location", "")
     query = urlsplit(location).query
     params = {k: v[0] for k, v in parse_qs(query).items()}
     return Redirect(location, params, resp)
-
-
-def state_matches(pending: Pending, redirect: Redirect) -> None:
-    """The redirect returns the request's ``state`` unchanged."""
-    expect_equal(redirect.params.get("state"), pending.state, "the redirect's state", redirect.response)
