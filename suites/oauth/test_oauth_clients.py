@@ -15,10 +15,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from atcheck.suite import Account, expect_status
+from atcheck.suite import Account, expect, expect_status
 from atcheck.suite.oauth import (
     ClientHost,
     Document,
@@ -35,8 +36,14 @@ pytestmark = pytest.mark.needs("oauth", "identity.local-resolvers", "account.cre
 
 
 def _par(server: OAuthServer, host: ClientHost, **kwargs: Any) -> tuple[OAuthClient, Any]:
+    """PAR for a fresh client served by ``host``; fails unless the server fetched the client's metadata (a
+    refusal must come from reading it)."""
     client = OAuthClient(server, discoverable_client(host, **kwargs))
-    return client, client.par(client.par_fields(Pkce.new(), secrets.token_urlsafe(12)))
+    resp = client.par(client.par_fields(Pkce.new(), secrets.token_urlsafe(12)))
+    path = urlsplit(client.config.client_id).path
+    fetched = host.fetches.get(path, 0) >= 1
+    expect(fetched or resp.status < 400, f"the server to fetch {client.config.client_id}", host.fetches, resp)
+    return client, resp
 
 
 @pytest.mark.requirement("OAUTH-CM-01", "OAUTH-CM-02")
@@ -69,10 +76,17 @@ DOCUMENTS: list[Any] = [
 def test_client_metadata_must_be_a_200_for_this_client_id(
     oauth_server: OAuthServer, host: ClientHost, document: Callable[[dict[str, Any]], Document]
 ) -> None:
-    client, resp = _par(oauth_server, host, document=document)
+    """The document answered with a redirect (to a valid copy, served), a 201, or naming another client_id
+    is refused, and the server did fetch it."""
+    client = OAuthClient(oauth_server, discoverable_client(host, document=document))
+    path = urlsplit(client.config.client_id).path
     if document is _redirected:
-        host.put(client.config.client_id.split(str(host.port))[1] + ".real", Document(client.config.metadata))
+        host.put(path + ".real", Document(client.config.metadata))
+    resp = client.par(client.par_fields(Pkce.new(), secrets.token_urlsafe(12)))
     expect_refused(resp, "a client whose metadata document is not a plain 200 for its client_id", 400, 401)
+    expect(
+        host.fetches.get(path, 0) >= 1, f"the server to fetch {client.config.client_id}", host.fetches, resp
+    )
 
 
 def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -214,7 +228,7 @@ def test_confidential_refresh_must_use_the_sessions_client_key(
     metadata["jwks"] = {
         "keys": [client.config.key.public_jwk(with_kid=True), second.public_jwk(with_kid=True)]
     }
-    host.put("/" + client.config.client_id.split("/", 3)[3], Document(metadata))
+    host.put(urlsplit(client.config.client_id).path, Document(metadata))
     fields = {
         "client_id": client.config.client_id,
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
