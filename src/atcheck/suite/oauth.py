@@ -18,10 +18,7 @@ Clients:
 The sign-in step drives the authorization server's own user-facing API headlessly. Its shape is not part of
 the spec (the spec leaves the authorization interface to the server), so it is the one target-specific piece,
 in :mod:`atcheck.suite.oauth_signin`; :meth:`OAuthClient.authorize` takes any function of that signature.
-
-Offline deployments: the reference PDS runs on ``http://localhost:<port>`` (``PDS_DEV_MODE``), so its issuer
-and resource URLs are http. :func:`is_https_or_loopback` and :func:`same_origin` accept http and treat
-``localhost`` and ``127.0.0.1`` as one host only for loopback addresses; any other host must use https.
+URL and origin rules (and the http-on-loopback allowance) are in :mod:`atcheck.suite.oauth_web`.
 """
 
 from __future__ import annotations
@@ -36,6 +33,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from atcheck.checks import ConformanceFailure, expect, expect_status
 from atcheck.suite.oauth_host import CLIENT_HOST, CLIENT_ZONE, ClientHost, Document, client_host
 from atcheck.suite.oauth_jose import Es256Key, Pkce, client_assertion, dpop_proof
+from atcheck.suite.oauth_signin import sign_in_reference
+from atcheck.suite.oauth_web import Redirect, is_https_or_loopback, origin_of, redirect_of, same_origin
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
 
 __all__ = [
@@ -63,38 +62,11 @@ __all__ = [
     "same_origin",
 ]
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 DEFAULT_SCOPE = "atproto transition:generic"
 FORM = "application/x-www-form-urlencoded"
 #: A proof factory: given the server's current nonce (None before the first one), the DPoP header to send,
 #: or None to send none.
 ProofFactory = Callable[[str | None], str | None]
-
-
-def is_https_or_loopback(url: str) -> bool:
-    """https, or http on a loopback host (the offline deployments atcheck stands up; see the module doc)."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS)
-
-
-def _loopback_normal(host: str) -> str:
-    return "loopback" if host in LOOPBACK_HOSTS else host
-
-
-def same_origin(a: str, b: str) -> bool:
-    """Scheme, host and port equal (a missing port is the scheme's default), loopback names being one host."""
-    pa, pb = urlsplit(a), urlsplit(b)
-    default = {"http": 80, "https": 443}
-    return (
-        pa.scheme == pb.scheme
-        and _loopback_normal(pa.hostname or "") == _loopback_normal(pb.hostname or "")
-        and (pa.port or default.get(pa.scheme)) == (pb.port or default.get(pb.scheme))
-    )
-
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 # -- discovery -----------------------------------------------------------------------------------------------
@@ -235,15 +207,6 @@ def discoverable_client(
 
 
 # -- the flow ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Redirect:
-    """Where the authorization server sent the browser back to: the URL and its query parameters."""
-
-    location: str
-    params: dict[str, str]
-    response: XrpcResponse
 
 
 @dataclass
@@ -418,11 +381,7 @@ class OAuthClient:
     ) -> tuple[Pending, Redirect]:
         """PAR, then the sign-in and consent of ``account``: the pending request and the redirect back."""
         pending = self.push(**overrides)
-        if sign_in is None:
-            from atcheck.suite.oauth_signin import sign_in_reference  # it builds on this module
-
-            sign_in = sign_in_reference
-        redirect = sign_in(self, pending.request_uri, account)
+        redirect = (sign_in or sign_in_reference)(self, pending.request_uri, account)
         return pending, redirect
 
     def login(self, account: Any, sign_in: SignIn | None = None) -> Tokens:
@@ -508,15 +467,3 @@ def oauth_error(resp: XrpcResponse) -> str | None:
     if 'error="' in header:
         return header.split('error="', 1)[1].split('"', 1)[0]
     return None
-
-
-# -- the redirect back to the client -------------------------------------------------------------------------
-
-
-def redirect_of(resp: XrpcResponse) -> Redirect:
-    """The redirect (302/303) back to the client that ``resp`` is, with its query parameters."""
-    expect_status(resp, 302, 303)
-    location = resp.headers.get("location", "")
-    query = urlsplit(location).query
-    params = {k: v[0] for k, v in parse_qs(query).items()}
-    return Redirect(location, params, resp)

@@ -12,12 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from atcheck.checks import expect, expect_status
-from atcheck.suite.oauth import OAuthClient, Redirect, origin_of, redirect_of, same_origin
+from atcheck.suite.oauth_web import Redirect, origin_of, redirect_of, same_origin
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
+
+
+class Client(Protocol):
+    """What a sign-in needs of :class:`atcheck.suite.oauth.OAuthClient` (declared here, so that module can
+    default to :func:`sign_in_reference` without an import cycle)."""
+
+    @property
+    def server(self) -> Any: ...  # an OAuthServer: .issuer, .pds, .endpoint(name)
+
+    @property
+    def config(self) -> Any: ...  # a ClientConfig: .client_id
+
+    def connection_for(self, url: str) -> tuple[XrpcClient, str, dict[str, ParamValue]]: ...
+
 
 __all__ = ["sign_in_by_redirect", "sign_in_reference"]
 
@@ -37,7 +51,7 @@ def _cookie_header(jar: Mapping[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
 
 
-def sign_in_reference(client: OAuthClient, request_uri: str, account: Any) -> Redirect:
+def sign_in_reference(client: Client, request_uri: str, account: Any) -> Redirect:
     """Sign ``account`` in and consent, headlessly, through ``@atproto/oauth-provider``'s own JSON API.
 
     What a browser would do on the authorization page: load it (device and CSRF cookies), POST ``sign-in``
@@ -67,7 +81,7 @@ def sign_in_reference(client: OAuthClient, request_uri: str, account: Any) -> Re
 
 
 def _sign_in(
-    client: OAuthClient,
+    client: Client,
     http: XrpcClient,
     authorize_url: str,
     path: str,
@@ -129,7 +143,7 @@ def _sign_in(
     return redirect_of(back)
 
 
-def sign_in_by_redirect(client: OAuthClient, request_uri: str, account: Any) -> Redirect:
+def sign_in_by_redirect(client: Client, request_uri: str, account: Any) -> Redirect:
     """The sign-in of an authorization server that approves at once: the authorization endpoint itself
     answers with the redirect back to the client (fakes in atcheck's self-tests; servers with silent
     sign-in)."""
