@@ -104,6 +104,12 @@ KNOWN_CAPABILITIES = frozenset(
         "blob.read",  # com.atproto.sync.getBlob and com.atproto.sync.listBlobs
         "xrpc.errors",  # serves the XRPC error envelope on its error paths
         "admin",  # admin-authenticated endpoints with the admin password
+        # An atproto OAuth authorization server (PAR, PKCE, DPoP, client metadata documents) in front of the
+        # PDS as resource server, with a sign-in API atcheck can drive headlessly (see atcheck.suite.oauth)
+        "oauth",
+        # Lexicon resolution for OAuth permission sets asks atcheck's fixed authority DID for every NSID
+        # (PDS_LEXICON_AUTHORITY_DID in the reference manifest; atcheck.suite.oauth_lexicons)
+        "oauth.permission-sets",
         # A labeler's: com.atproto.label.queryLabels, com.atproto.label.subscribeLabels, and a way for atcheck
         # to have labels made (the wrapper's POST /atcheck/labels with the bearer token; see skyware-labeler)
         "label.query",
@@ -117,6 +123,10 @@ KNOWN_CAPABILITIES = frozenset(
         "appview.labels",
     }
 )
+
+#: Capabilities an already-running server (``--target URL``) is not assumed to have: each needs atcheck's
+#: own configuration of the server.
+URL_NOT_ASSUMED = frozenset({"identity.plc", "identity.local-resolvers", "oauth.permission-sets"})
 
 _CREDENTIAL_FIELDS = frozenset(Credentials.__dataclass_fields__)
 _PLACEHOLDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a {NAME.url} placeholder can spell
@@ -374,9 +384,9 @@ def url_manifest(
                 credentials={k: literal(v) for k, v in vars(given).items() if v},
             ),
         ),
-        capabilities=capabilities
-        if capabilities is not None
-        else KNOWN_CAPABILITIES - {"identity.plc", "identity.local-resolvers"},
+        # Not assumed of a server atcheck did not configure: its DIDs at the run's PLC, the wrapper route that
+        # points it at atcheck's resolvers, and the Lexicon authority the OAuth suite publishes under.
+        capabilities=capabilities if capabilities is not None else KNOWN_CAPABILITIES - URL_NOT_ASSUMED,
         # With an account given, suites use it rather than creating accounts on someone's server.
         provisioning="given" if given.account_handle else "xrpc",
     )

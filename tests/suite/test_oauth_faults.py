@@ -1,0 +1,226 @@
+"""An authorization server that accepts plain PKCE, a reused code, or a token without DPoP fails the OAuth
+suite's verdicts; a well-behaved one passes them.
+
+The fault is a small in-process authorization and resource server (this file): PAR, an authorization endpoint
+that approves at once, the token endpoint and ``getSession``, with DPoP nonces. It checks only what these
+verdicts exercise (no signatures), and each mode breaks exactly one rule. The verdicts are the suite's own,
+from :mod:`atcheck.suite.oauth_checks`, driven by the suite's client (:mod:`atcheck.suite.oauth`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from atcheck.checks import ConformanceFailure
+from atcheck.suite.oauth import OAuthClient, discover, loopback_client
+from atcheck.suite.oauth_checks import (
+    plain_pkce_is_refused,
+    reused_code_is_refused,
+    token_without_dpop_is_refused,
+)
+from atcheck.suite.oauth_signin import sign_in_by_redirect
+from atcheck.xrpc.client import XrpcClient
+
+NONCE = "fake-nonce-1"
+
+
+def _jwt_part(token: str, index: int) -> dict[str, Any]:
+    part = token.split(".")[index]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+class FakeAuthorizationServer(BaseHTTPRequestHandler):
+    """One authorization and resource server; ``mode`` is ``good`` or the one rule it breaks."""
+
+    mode: ClassVar[str] = "good"
+    base: ClassVar[str] = ""
+    requests: ClassVar[dict[str, dict[str, str]]] = {}
+    codes: ClassVar[dict[str, dict[str, str]]] = {}
+    tokens: ClassVar[dict[str, str]] = {}  # access token -> the JWK (JSON) it is bound to
+
+    def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("DPoP-Nonce", NONCE)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _form(self) -> dict[str, str]:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        return {k: v[0] for k, v in parse_qs(raw).items()}
+
+    def _proof_jwk(self) -> str | None:
+        """The JWK of a DPoP proof carrying the current nonce (signatures are not checked here)."""
+        proof = self.headers.get("DPoP")
+        if not proof:
+            return None
+        if _jwt_part(proof, 1).get("nonce") != NONCE:
+            return "stale"
+        return json.dumps(_jwt_part(proof, 0)["jwk"], sort_keys=True)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/.well-known/oauth-protected-resource":
+            self._send(200, {"resource": self.base, "authorization_servers": [self.base]})
+        elif url.path == "/.well-known/oauth-authorization-server":
+            self._send(200, self._metadata())
+        elif url.path == "/oauth/authorize":
+            request = self.requests.pop(query.get("request_uri", ""), None)
+            if request is None:
+                self._send(400, {"error": "invalid_request"})
+                return
+            code = secrets.token_hex(8)
+            self.codes[code] = request
+            params = {"code": code, "state": request["state"], "iss": self.base}
+            self.send_response(303)
+            self.send_header("Location", request["redirect_uri"] + "?" + urlencode(params))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path == "/xrpc/com.atproto.server.getSession":
+            self._get_session()
+        else:
+            self._send(404, {"error": "NotFound"})
+
+    def _get_session(self) -> None:
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        bound = self.tokens.get(token)
+        if bound is None:
+            self._send(401, {"error": "InvalidToken"})
+        elif self.mode == "no-dpop" or (scheme == "DPoP" and self._proof_jwk() == bound):
+            self._send(200, {"did": "did:plc:fakefakefakefakefakefake", "handle": "fake.test"})
+        else:
+            self._send(
+                401, {"error": "invalid_dpop_proof"}, {"WWW-Authenticate": 'DPoP error="invalid_dpop_proof"'}
+            )
+
+    def do_POST(self) -> None:
+        form = self._form()
+        jwk = self._proof_jwk()
+        if jwk is None or jwk == "stale":
+            self._send(400, {"error": "use_dpop_nonce"})
+        elif self.path == "/oauth/par":
+            self._par(form)
+        elif self.path == "/oauth/token":
+            self._token(form, jwk)
+        else:
+            self._send(404, {"error": "not_found"})
+
+    def _par(self, form: dict[str, str]) -> None:
+        method = form.get("code_challenge_method")
+        if method != "S256" and not (self.mode == "accept-plain" and method == "plain"):
+            self._send(400, {"error": "invalid_request", "error_description": "PKCE S256 is required"})
+            return
+        request_uri = "urn:ietf:params:oauth:request_uri:" + secrets.token_hex(8)
+        self.requests[request_uri] = form
+        self._send(201, {"request_uri": request_uri, "expires_in": 60})
+
+    def _token(self, form: dict[str, str], jwk: str) -> None:
+        code = form.get("code", "")
+        request = self.codes.get(code) if self.mode == "reuse-code" else self.codes.pop(code, None)
+        if request is None:
+            self._send(400, {"error": "invalid_grant"})
+            return
+        verifier = form.get("code_verifier", "")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        expected = verifier if request["code_challenge_method"] == "plain" else digest
+        if expected != request["code_challenge"]:
+            self._send(400, {"error": "invalid_grant"})
+            return
+        access = secrets.token_hex(16)
+        self.tokens[access] = jwk
+        body = {
+            "access_token": access,
+            "token_type": "DPoP",
+            "refresh_token": secrets.token_hex(16),
+            "scope": request.get("scope", "atproto"),
+            "sub": "did:plc:fakefakefakefakefakefake",
+            "expires_in": 300,
+        }
+        self._send(200, body)
+
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "issuer": self.base,
+            "authorization_endpoint": self.base + "/oauth/authorize",
+            "token_endpoint": self.base + "/oauth/token",
+            "pushed_authorization_request_endpoint": self.base + "/oauth/par",
+            "revocation_endpoint": self.base + "/oauth/revoke",
+            "require_pushed_authorization_requests": True,
+            "code_challenge_methods_supported": ["S256"],
+        }
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the verdicts carry the evidence."""
+
+
+@pytest.fixture(scope="module")
+def fake_as() -> Iterator[XrpcClient]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAuthorizationServer)
+    FakeAuthorizationServer.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client = XrpcClient(FakeAuthorizationServer.base, timeout_s=5)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+ACCOUNT = SimpleNamespace(handle="fake.test", password="unused", did="did:plc:fakefakefakefakefakefake")
+
+
+def _plain(client: OAuthClient) -> None:
+    plain_pkce_is_refused(client)
+
+
+def _reused(client: OAuthClient) -> None:
+    reused_code_is_refused(client, ACCOUNT, sign_in_by_redirect)
+
+
+def _no_dpop(client: OAuthClient) -> None:
+    token_without_dpop_is_refused(client, client.login(ACCOUNT, sign_in_by_redirect))
+
+
+#: Each fault, the verdict that must catch it, and what its failure must say (so that a failure of some
+#: earlier step cannot pass for the verdict).
+VERDICTS: dict[str, tuple[Callable[[OAuthClient], None], str]] = {
+    "accept-plain": (_plain, "code_challenge_method=plain to be refused"),
+    "reuse-code": (_reused, "same authorization code to be refused"),
+    "no-dpop": (_no_dpop, "sent as a Bearer token without a proof to be refused"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(VERDICTS))
+def test_the_verdict_fails_the_faulty_server(fake_as: XrpcClient, fault: str) -> None:
+    FakeAuthorizationServer.mode = fault
+    client = OAuthClient(discover(fake_as), loopback_client())
+    verdict, says = VERDICTS[fault]
+    with pytest.raises(ConformanceFailure, match=re.escape(says)):
+        verdict(client)
+
+
+@pytest.mark.parametrize("fault", sorted(VERDICTS))
+def test_the_verdict_passes_a_well_behaved_server(fake_as: XrpcClient, fault: str) -> None:
+    FakeAuthorizationServer.mode = "good"
+    client = OAuthClient(discover(fake_as), loopback_client())
+    VERDICTS[fault][0](client)
