@@ -7,7 +7,7 @@ atcheck's own linter (:mod:`atcheck.schema.lint`) agrees on every case (no error
 that row for an invalid one), so the two cannot drift apart silently.
 
 Documents are self-contained (refs are local, ``#name``, or to the document's own NSID), so a library needs no
-other schema to judge them. A case's ``why`` names the edit; it is also its ``[case: ...]`` tag for baselines.
+other schema to judge them. A case's ``why`` names the edit; each disagreement lists it.
 """
 
 from __future__ import annotations
