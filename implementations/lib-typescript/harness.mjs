@@ -86,8 +86,11 @@ const OPS = {
     return true
   },
   // Data against a def: a record def through assertValidRecord (which also wants `$type`), any other def
-  // through validate; a schema set the library refuses is an error, so no verdict on the data.
-  'lexicon.validate': ({ documents, nsid, def, value }) => {
+  // through validate; a schema set the library refuses is an error, so no verdict on the data. The value
+  // arrives in JSON form and is read with jsonToLex ($bytes to bytes, $link to a CID) as a record read from
+  // JSON would be.
+  'lexicon.validate': ({ documents, nsid, def, value: json }) => {
+    const value = lexJson.jsonToLex(json)
     const lexicons = new Lexicons(documents.map(parseLexiconDoc))
     const uri = def === 'main' ? nsid : `${nsid}#${def}`
     if (lexicons.getDefOrThrow(uri).type === 'record') {

@@ -12,11 +12,12 @@ other schema to judge them. A case's ``why`` names the edit; each disagreement l
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from atcheck.libs.case import Case
+from atcheck.libs.case import Case, Expect
 
 NSID = "com.example.atcheck.lex"
 Doc = dict[str, Any]
@@ -386,3 +387,110 @@ def _cases(row: str, make: Callable[[], _Row]) -> Iterator[Case]:
 def file_cases() -> list[Case]:
     """Every LEX-FILE case, row by row."""
     return [case for row, make in ROWS.items() for case in _cases(row, make)]
+
+
+# -- data against a schema (lexicon.validate): the LEX-VAL rows that apply to libraries ----------------------
+
+VAL_NSID = "com.example.atcheck.val"
+MAIN_OBJ_NSID = "com.example.atcheck.valobject"  # its main is an object: referenced (and typed) by bare NSID
+_CID = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
+_BLOB = {"$type": "blob", "ref": {"$link": _CID}, "mimeType": "image/png", "size": 10}
+
+
+def val_document() -> Doc:
+    """One record schema with a field for each LEX-VAL rule: bytes lengths, unknown, a union, a ref."""
+    return {
+        "lexicon": 1,
+        "id": VAL_NSID,
+        "defs": {
+            "main": {
+                "type": "record",
+                "key": "tid",
+                "record": {
+                    "type": "object",
+                    "properties": {
+                        "b": {"type": "bytes", "minLength": 2, "maxLength": 4},
+                        "u": {"type": "unknown"},
+                        "un": {"type": "union", "refs": ["#obj", MAIN_OBJ_NSID]},
+                        "o": {"type": "ref", "ref": "#obj"},
+                    },
+                },
+            },
+            "obj": {"type": "object", "properties": {"n": {"type": "integer"}}},
+        },
+    }
+
+
+def val_documents() -> list[Doc]:
+    """The schema set of the data cases: :func:`val_document` and the object-main document its union names."""
+    other = {"type": "object", "properties": {"s": {"type": "string"}}}
+    return [val_document(), {"lexicon": 1, "id": MAIN_OBJ_NSID, "defs": {"main": other}}]
+
+
+def _b64(size: int) -> dict[str, str]:
+    """Unpadded (padding is optional, and a library that refuses one form is DM-JSON-02's, not this row's)."""
+    return {"$bytes": base64.b64encode(bytes(range(size))).decode().rstrip("=")}
+
+
+_ValRow = list[tuple[str, dict[str, Any], bool]]  # (why, record fields besides $type, valid?)
+
+
+def _val_08() -> _ValRow:
+    return [(f"bytes of {n} raw bytes (min 2, max 4)", {"b": _b64(n)}, 2 <= n <= 4) for n in (1, 2, 3, 4, 5)]
+
+
+def _val_13() -> _ValRow:
+    return [
+        ("union variant $type nsid#obj", {"un": {"$type": f"{VAL_NSID}#obj", "n": 1}}, True),
+        ("union variant a main object, $type bare NSID", {"un": {"$type": MAIN_OBJ_NSID, "s": "x"}}, True),
+        ("union variant a main object, $type nsid#main", {"un": {"$type": f"{MAIN_OBJ_NSID}#main"}}, False),
+        ("the record's own $type nsid#main", {"$type": f"{VAL_NSID}#main"}, False),
+    ]
+
+
+def _val_15() -> _ValRow:
+    return [
+        ("unknown an object", {"u": {"a": 1, "nested": {"b": [1, 2]}}}, True),
+        ("unknown an object with a $type", {"u": {"$type": "com.example.other", "a": 1}}, True),
+        ("unknown an integer", {"u": 1}, False),
+        ("unknown a string", {"u": "text"}, False),
+        ("unknown an array", {"u": [{"a": 1}]}, False),
+        ("unknown null (not nullable)", {"u": None}, False),
+        ("unknown a $link", {"u": {"$link": _CID}}, False),
+        ("unknown a $bytes", {"u": {"$bytes": "AAAA"}}, False),
+        ("unknown a blob", {"u": _BLOB}, False),
+    ]
+
+
+def _val_18() -> _ValRow:
+    return [
+        ("union variant with $type", {"un": {"$type": f"{VAL_NSID}#obj", "n": 1}}, True),
+        ("ref to an object without $type", {"o": {"n": 1}}, True),
+        ("union variant without $type", {"un": {"n": 1}}, False),
+    ]
+
+
+VAL_ROWS: dict[str, Callable[[], _ValRow]] = {
+    "LEX-VAL-08": _val_08,
+    "LEX-VAL-13": _val_13,
+    "LEX-VAL-15": _val_15,
+    "LEX-VAL-18": _val_18,
+}
+
+
+def val_cases() -> list[Case]:
+    """Records put to ``lexicon.validate`` against :func:`val_document`, row by row."""
+    cases = []
+    for row, make in VAL_ROWS.items():
+        for i, (why, fields, valid) in enumerate(make(), 1):
+            args = {
+                "documents": val_documents(),
+                "nsid": VAL_NSID,
+                "def": "main",
+                "value": {"$type": VAL_NSID, **fields},
+            }
+            expect: Expect = "accept" if valid else "reject"
+            cases.append(
+                Case("lexicon.validate", args, expect, row, f"rule {row} #{i}", why=why, tags=(why,))
+            )
+    return cases

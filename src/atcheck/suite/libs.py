@@ -41,6 +41,7 @@ __all__ = [
     "crypto_cases",
     "data_cases",
     "lexicon_cases",
+    "lexicon_data_cases",
     "library",
     "mst_cases",
     "syntax_cases",
@@ -107,6 +108,11 @@ def crypto_cases() -> CaseSet:
 @cache
 def lexicon_cases() -> CaseSet:
     return _group(cases_lexicon.file_cases(), None)
+
+
+@cache
+def lexicon_data_cases() -> CaseSet:
+    return _group(cases_lexicon.val_cases(), None)
 
 
 @dataclass
