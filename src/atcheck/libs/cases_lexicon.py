@@ -470,10 +470,23 @@ def _val_18() -> _ValRow:
     ]
 
 
+def _val_16() -> _ValRow:
+    return [
+        ("an extra top-level field", {"extra": "not in the schema"}, True),
+        ("an extra field in a ref'd object", {"o": {"n": 1, "extra": True}}, True),
+        (
+            "an extra field in a union variant",
+            {"un": {"$type": f"{VAL_NSID}#obj", "n": 1, "extra": [1]}},
+            True,
+        ),
+    ]
+
+
 VAL_ROWS: dict[str, Callable[[], _ValRow]] = {
     "LEX-VAL-08": _val_08,
     "LEX-VAL-13": _val_13,
     "LEX-VAL-15": _val_15,
+    "LEX-VAL-16": _val_16,
     "LEX-VAL-18": _val_18,
 }
 
