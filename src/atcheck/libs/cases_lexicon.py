@@ -125,6 +125,11 @@ def _file_03() -> _Row:
         ),
         ("a top-level unknown", _doc({"main": _record(), "u": {"type": "unknown"}}), False),
         ("a top-level params", _doc({"main": _record(), "p": {"type": "params", "properties": {}}}), False),
+        (
+            "a top-level permission",
+            _doc({"main": _record(), "p": {"type": "permission", "resource": "repo"}}),
+            False,
+        ),
     ]
 
 
@@ -174,6 +179,22 @@ def _file_05() -> _Row:
                     "main": {
                         "type": "query",
                         "output": {"encoding": "application/json", "schema": {"type": "ref", "ref": "#o"}},
+                    },
+                    "o": obj,
+                }
+            ),
+            True,
+        ),
+        (
+            "output schema a union of refs",
+            _doc(
+                {
+                    "main": {
+                        "type": "query",
+                        "output": {
+                            "encoding": "application/json",
+                            "schema": {"type": "union", "refs": ["#o"]},
+                        },
                     },
                     "o": obj,
                 }
