@@ -16,6 +16,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/atdata"
+	"github.com/bluesky-social/indigo/atproto/lexicon"
 	"github.com/bluesky-social/indigo/atproto/repo/mst"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
@@ -32,18 +33,39 @@ type request struct {
 }
 
 type args struct {
-	Kind         string          `json:"kind"`
-	Value        string          `json:"value"`
-	JSON         json.RawMessage `json:"json"`
-	BytesB64     string          `json:"bytes_b64"`
-	Codec        string          `json:"codec"`
-	Entries      [][2]string     `json:"entries"`
-	DIDKey       string          `json:"did_key"`
-	MessageB64   string          `json:"message_b64"`
-	SignatureB64 string          `json:"signature_b64"`
-	Alg          string          `json:"alg"`
-	PrivateKey   string          `json:"private_key_hex"`
-	Count        int             `json:"count"`
+	Kind         string            `json:"kind"`
+	Value        string            `json:"value"`
+	JSON         json.RawMessage   `json:"json"`
+	BytesB64     string            `json:"bytes_b64"`
+	Codec        string            `json:"codec"`
+	Entries      [][2]string       `json:"entries"`
+	DIDKey       string            `json:"did_key"`
+	MessageB64   string            `json:"message_b64"`
+	SignatureB64 string            `json:"signature_b64"`
+	Alg          string            `json:"alg"`
+	PrivateKey   string            `json:"private_key_hex"`
+	Count        int               `json:"count"`
+	Document     json.RawMessage   `json:"document"`
+	Documents    []json.RawMessage `json:"documents"`
+	NSID         string            `json:"nsid"`
+	Def          string            `json:"def"`
+	Raw          json.RawMessage   `json:"-"` // the args as sent (lexicon.validate's value is any JSON)
+}
+
+// catalogOf loads schema documents the way a program using indigo does: JSON into a SchemaFile, then
+// AddSchemaFile (FinishParse and CheckSchema, indigo's checks of a schema).
+func catalogOf(docs []json.RawMessage) (*lexicon.BaseCatalog, error) {
+	cat := lexicon.NewBaseCatalog()
+	for _, raw := range docs {
+		var sf lexicon.SchemaFile
+		if err := json.Unmarshal(raw, &sf); err != nil {
+			return nil, err
+		}
+		if err := cat.AddSchemaFile(sf); err != nil {
+			return nil, err
+		}
+	}
+	return cat, nil
 }
 
 var syntaxChecks = map[string]func(string) error{
@@ -209,6 +231,41 @@ func run(op string, a args) (any, error) {
 			return nil, errUnsupported
 		}
 		return base64.StdEncoding.EncodeToString(sig), nil
+	case "lexicon.valid":
+		if _, err := catalogOf([]json.RawMessage{a.Document}); err != nil {
+			return nil, err
+		}
+		return true, nil
+	case "lexicon.validate":
+		// indigo validates records only (ValidateRecord); data against any other def is unsupported.
+		if a.Def != "main" {
+			return nil, errUnsupported
+		}
+		cat, err := catalogOf(a.Documents)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := cat.Resolve(a.NSID)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := schema.Def.(lexicon.SchemaRecord); !ok {
+			return nil, errUnsupported
+		}
+		var data struct {
+			Value json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(a.Raw, &data); err != nil {
+			return nil, err
+		}
+		value, err := atdata.UnmarshalJSON(data.Value)
+		if err != nil {
+			return nil, err
+		}
+		if err := lexicon.ValidateRecord(cat, value, a.NSID, 0); err != nil {
+			return nil, err
+		}
+		return true, nil
 	}
 	return nil, errUnsupported
 }
@@ -228,10 +285,24 @@ func answer(req request) (reply map[string]any) {
 	}()
 	var a args
 	if len(req.Args) > 0 {
-		if err := json.Unmarshal(req.Args, &a); err != nil {
-			reply["error"] = "bad args: " + err.Error()
-			return reply
+		if req.Op != "lexicon.validate" {
+			if err := json.Unmarshal(req.Args, &a); err != nil {
+				reply["error"] = "bad args: " + err.Error()
+				return reply
+			}
+		} else {
+			var docs struct {
+				Documents []json.RawMessage `json:"documents"`
+				NSID      string            `json:"nsid"`
+				Def       string            `json:"def"`
+			}
+			if err := json.Unmarshal(req.Args, &docs); err != nil {
+				reply["error"] = "bad args: " + err.Error()
+				return reply
+			}
+			a.Documents, a.NSID, a.Def = docs.Documents, docs.NSID, docs.Def
 		}
+		a.Raw = req.Args
 	}
 	result, err := run(req.Op, a)
 	switch {

@@ -12,6 +12,9 @@ reports what it says; where the SDK has no routine for an op (MST, signing, CIDs
   are a $link), so what atcheck sees is exactly what a program using the SDK gets.
 - cid.of-record: the SDK has no routine that hashes a record; unsupported.
 - crypto.verify: atproto_crypto.verify.verify_signature (the SDK's low-S check included).
+- lexicon.valid: atproto_lexicon.parser.lexicon_parse, the pydantic models the SDK's code generator reads
+  Lexicon documents with. The SDK has no routine that validates data against a schema: lexicon.validate is
+  unsupported.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ try:
     from atproto_client.models import string_formats as sf
     from atproto_core.cbor import decode_dag
     from atproto_crypto.verify import verify_signature
+    from atproto_lexicon.parser import lexicon_parse
     from pydantic import TypeAdapter
 except Exception as exc:
     IMPORT_ERROR: str | None = f"{type(exc).__name__}: {exc}"
@@ -137,6 +141,11 @@ def crypto_verify(args: dict[str, Any]) -> bool:
     )
 
 
+def lexicon_valid(args: dict[str, Any]) -> bool:
+    lexicon_parse(args["document"])
+    return True
+
+
 def unsupported(args: dict[str, Any]) -> Any:
     raise Unsupported()
 
@@ -146,6 +155,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "cbor.encode": cbor_encode,
     "cbor.decode": cbor_decode,
     "crypto.verify": crypto_verify,
+    "lexicon.valid": lexicon_valid,
 }
 ADAPTERS: dict[str, Any] = {}
 

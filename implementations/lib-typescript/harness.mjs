@@ -12,6 +12,7 @@ import * as lexJson from '@atproto/lex-json'
 import * as crypto from '@atproto/crypto'
 import { MST, MemoryBlockstore } from '@atproto/repo'
 import { TID } from '@atproto/common-web'
+import { Lexicons, parseLexiconDoc } from '@atproto/lexicon'
 
 class Unsupported extends Error {}
 
@@ -78,12 +79,34 @@ const OPS = {
     const keypair = await Keypair.import(private_key_hex)
     return toB64(await keypair.sign(b64(message_b64)))
   },
+  // parseLexiconDoc checks the document against @atproto/lexicon's own (zod) schema of Lexicon documents;
+  // Lexicons.add then resolves its refs to full URIs, as a program loading a schema would.
+  'lexicon.valid': ({ document }) => {
+    new Lexicons().add(parseLexiconDoc(document))
+    return true
+  },
+  // Data against a def: a record def through assertValidRecord (which also wants `$type`), any other def
+  // through validate; a schema set the library refuses is an error, so no verdict on the data. The value
+  // arrives in JSON form and is read with jsonToLex ($bytes to bytes, $link to a CID) as a record read from
+  // JSON would be.
+  'lexicon.validate': ({ documents, nsid, def, value: json }) => {
+    const value = lexJson.jsonToLex(json)
+    const lexicons = new Lexicons(documents.map(parseLexiconDoc))
+    const uri = def === 'main' ? nsid : `${nsid}#${def}`
+    if (lexicons.getDefOrThrow(uri).type === 'record') {
+      lexicons.assertValidRecord(uri, value)
+      return true
+    }
+    const result = lexicons.validate(uri, value)
+    if (!result.success) throw result.error
+    return true
+  },
 }
 
 function versions() {
   const require = createRequire(import.meta.url)
   const out = {}
-  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo', 'common-web']) {
+  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo', 'common-web', 'lexicon']) {
     try {
       const path = require.resolve(`@atproto/${name}`).replace(/dist\/index\.js$/, 'package.json')
       out[`@atproto/${name}`] = JSON.parse(readFileSync(path, 'utf8')).version

@@ -24,7 +24,7 @@ import pytest
 
 from atcheck.errors import AtcheckError
 from atcheck.failure import ConformanceFailure
-from atcheck.libs import cases_data, cases_repo, cases_syntax
+from atcheck.libs import cases_data, cases_lexicon, cases_repo, cases_syntax
 from atcheck.libs.case import Case, judge
 from atcheck.libs.harness import Answer, Harness, HarnessBroke, Request
 from atcheck.libs.launch import HarnessService, harness_of
@@ -40,6 +40,8 @@ __all__ = [
     "check_cases",
     "crypto_cases",
     "data_cases",
+    "lexicon_cases",
+    "lexicon_data_cases",
     "library",
     "mst_cases",
     "syntax_cases",
@@ -101,6 +103,16 @@ def mst_cases() -> CaseSet:
 def crypto_cases() -> CaseSet:
     vectors, missing = _with_vectors(cases_repo.crypto_vector_cases)
     return _group([*vectors, *cases_repo.crypto_generated_cases()], missing)
+
+
+@cache
+def lexicon_cases() -> CaseSet:
+    return _group(cases_lexicon.file_cases(), None)
+
+
+@cache
+def lexicon_data_cases() -> CaseSet:
+    return _group(cases_lexicon.val_cases(), None)
 
 
 @dataclass
