@@ -53,6 +53,8 @@ TS = "lib-typescript"
 GO = "lib-go"
 PY = "lib-python"
 RS = "lib-rust"
+LEX = "@atproto/lexicon"
+LEXRPC = "lexrpc"
 
 LEXICON = "https://atproto.com/specs/lexicon"
 AT_URI = "https://atproto.com/specs/at-uri-scheme"
@@ -156,7 +158,7 @@ _ALL: list[Known] = [
     Known(
         "lang-primary-case-and-length",
         "language",
-        (TS,),
+        (TS, LEX),
         "accepts a primary language subtag in uppercase (EN-us) or of 4-8 letters (abcd), as RFC 5646's ABNF "
         "and case-insensitivity allow; atcheck refuses both, as the official vectors do",
         "EN-us",
@@ -170,7 +172,7 @@ _ALL: list[Known] = [
     Known(
         "lang-grandfathered-case",
         "language",
-        (TS,),
+        (TS, LEX),
         "refuses a grandfathered tag written in uppercase (I-KLINGON)",
         "I-KLINGON",
         "atcheck",
@@ -181,7 +183,7 @@ _ALL: list[Known] = [
     Known(
         "lang-privateuse-and-grandfathered",
         "language",
-        (GO, PY),
+        (GO, PY, LEXRPC),
         "refuses a private-use-only tag (x-whatever) or an irregular grandfathered one (i-klingon)",
         "x-private",
         "atcheck",
@@ -192,7 +194,7 @@ _ALL: list[Known] = [
     Known(
         "lang-validity-not-wellformedness",
         "language",
-        (GO, PY),
+        (GO, PY, LEXRPC),
         "refuses a well-formed tag that repeats a variant or extension singleton (RFC 5646 validity)",
         "de-1901-1901",
         "atcheck",
@@ -204,7 +206,7 @@ _ALL: list[Known] = [
     Known(
         "lang-loose-grammar",
         "language",
-        (GO, PY),
+        (GO, PY, LEXRPC),
         "accepts tags the RFC 5646 ABNF does not produce: a lone singleton (en-x, en-a-b), two scripts, four "
         "extlangs, a 1-character or 9-character subtag, a trailing or doubled hyphen, a region then a "
         "2-letter subtag (de-419-DE)",
@@ -220,7 +222,7 @@ _ALL: list[Known] = [
     Known(
         "cid-v0",
         "cid",
-        (TS, GO, PY),
+        (TS, LEX, GO, PY, LEXRPC),
         "accepts a CIDv0 string (Qm...)",
         "QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR",
         "atcheck",
@@ -232,7 +234,7 @@ _ALL: list[Known] = [
     Known(
         "cid-parsed-not-lexical",
         "cid",
-        (TS,),
+        (TS, LEX),
         "refuses cid strings it cannot decode (another multibase such as base16 'f...' or base32upper "
         "'B...', a truncated or contrived CID) that atcheck's lexical check accepts",
         "f01711220abab...",
@@ -246,7 +248,7 @@ _ALL: list[Known] = [
     Known(
         "cid-length-and-padding",
         "cid",
-        (PY,),
+        (PY, LEXRPC),
         "no upper bound on a cid string (atcheck: 256) and no '=' (multibase base64pad 'M'/'U' padding)",
         "b" + "a" * 300,
         "spec silent; atcheck follows the reference lexical rule [A-Za-z0-9+=]{8,256} (indigo "
@@ -270,18 +272,18 @@ _ALL: list[Known] = [
     Known(
         "datetime-comma-or-offset-24",
         "datetime",
-        (GO, PY),
-        "accepts a comma before the fraction (ISO 8601 only) or an offset hour of 24",
+        (GO, PY, LEXRPC),
+        "accepts a comma before the fraction or the basic format (ISO 8601 only), or an offset hour of 24",
         "1985-04-12T23:20:50,123Z",
         "atcheck",
         f'{DATETIME_SPEC} {RFC3339}#section-5.6: time-secfrac = "." 1*DIGIT; time-numoffset = ("+" / '
         '"-") time-hour ":" time-minute, time-hour = 2DIGIT ; 00-23',
-        _lax(lambda v: "," in v or v.endswith(("+24:00", "-24:00"))),
+        _lax(lambda v: "," in v or v.endswith(("+24:00", "-24:00")) or v[:8].isdigit()),
     ),
     Known(
         "datetime-year-zero",
         "datetime",
-        (PY, RS),
+        (PY, RS, LEXRPC),
         "refuses year 0000",
         "0000-01-01T00:00:00Z",
         "atcheck",
@@ -291,20 +293,48 @@ _ALL: list[Known] = [
         _strict(lambda v: v.startswith("0000-")),
     ),
     Known(
-        "datetime-python-unanchored",
+        "datetime-unanchored",
         "datetime",
-        (PY,),
-        "accepts a datetime with stray characters before the timezone ('.123456?+00:00')",
+        (PY, LEXRPC),
+        "accepts a datetime with stray characters ('.123456?+00:00', a second fraction, 'Z' then an offset)",
         "5183-07-06T13:58:37.123456?+00:00",
         "atcheck",
         f"{DATETIME_SPEC} (RFC 3339 §5.6 full-time = partial-time time-offset: nothing between them)",
         _lax(lambda v: "not of the form" in _reason("datetime", v)),
     ),
+    Known(
+        "datetime-lenient-parse",
+        "datetime",
+        (LEX,),
+        "accepts what a lenient ISO 8601 parser takes: no timezone, '+0530', one-digit seconds, a trailing "
+        "'-', second 60, the basic format, an impossible date",
+        "2637-12-04T19:15:3+00:00",
+        "atcheck",
+        f"{DATETIME_SPEC} 'Timezone specification is required.'; 'Whole seconds precision is required'; "
+        "WHATWG HTML's valid time string has seconds 0-59; the vector datetime_syntax_invalid.txt lists "
+        "'1985-04-12T23:20:50.123' (no timezone) and '1985-04-12T23:20:50.123+0000'",
+        _lax(
+            lambda v: _reason("datetime", v).startswith(
+                ("not of the form", "day ", "time of day", "timezone offset")
+            )
+        ),
+    ),
+    Known(
+        "datetime-negative-zero",
+        "datetime",
+        (LEXRPC,),
+        "accepts the '-00:00' timezone",
+        "1985-04-12T23:20:50.123-00:00",
+        "atcheck",
+        f"{LEXICON}#datetime: '\"negative zero\" (`-00:00`) is specifically disallowed (by ISO 8601)'; "
+        "vector syntax/datetime_syntax_invalid.txt lists 1985-04-12T23:20:50.123-00:00",
+        _lax(lambda v: v.endswith("-00:00")),
+    ),
     # -- at-uri ---------------------------------------------------------------------------------------
     Known(
         "at-uri-general-syntax",
         "at-uri",
-        (TS, RS),
+        (TS, LEX, RS),
         "accepts the general AT-URI syntax (query, fragment, trailing slash, extra path segments, a "
         "collection that is not an NSID, '.'/'..' or percent-encoded record keys) in the "
         "Lexicon at-uri format",
@@ -331,6 +361,57 @@ _ALL: list[Known] = [
         "grammars (the vectors: did:method:val:two, a.b-c.d style segments)",
         lambda v, a, b: _python_at_uri(v, a),
     ),
+    Known(
+        "at-uri-uppercase-handle-or-nsid",
+        "at-uri",
+        (LEXRPC,),
+        "refuses an at-uri whose handle authority or collection NSID authority has uppercase letters",
+        "at://Alice.Example.com/com.example.thing/k",
+        "atcheck",
+        "https://atproto.com/specs/handle: handles are case-insensitive; https://atproto.com/specs/nsid: "
+        "'the domain authority is not case-sensitive, and should be normalized to lowercase', "
+        "'Implementations should not force-lowercase NSIDs'",
+        _strict(lambda v: v != v.lower()),
+    ),
+    Known(
+        "did-trailing-percent-or-length",
+        "*",
+        (LEXRPC,),
+        "accepts a DID (alone, as an at-identifier or as an at-uri authority) ending in '%' or over 2048 "
+        "characters, or a handle over 253",
+        "did:web:example%",
+        "atcheck",
+        f"{DID}: 'The DID identifier may not end in : or %' and 'DIDs are ... at most 2 KB' (SYN-DID-01/02); "
+        "vector syntax/did_syntax_invalid.txt lists 'did:method:val%'; "
+        "https://atproto.com/specs/handle: 'overall length is limited to 253 ASCII characters'",
+        _lax(
+            lambda v: any(
+                n in _reason_any(v)
+                for n in ("not ending in ':' or '%'", "longer than 2048", "longer than 253")
+            )
+        ),
+    ),
+    Known(
+        "nsid-uppercase-authority",
+        "nsid",
+        (LEXRPC,),
+        "refuses an NSID whose domain authority has uppercase letters",
+        "Ocfx.w.RFejR",
+        "atcheck",
+        "https://atproto.com/specs/nsid: 'the domain authority is not case-sensitive, and should be "
+        "normalized to lowercase'; 'Implementations should not force-lowercase NSIDs'",
+        _strict(lambda v: v.rsplit(".", 1)[0] != v.rsplit(".", 1)[0].lower()),
+    ),
+    Known(
+        "tid-first-letter",
+        "tid",
+        (LEXRPC,),
+        "refuses every TID whose first character is a letter (its high-bit test reads the ASCII code)",
+        "jzzzzzzzzzzzz",
+        "atcheck",
+        "https://atproto.com/specs/tid: 'the first character must be one of `234567abcdefghij`'",
+        _strict(lambda v: v[:1] in "abcdefghij"),
+    ),
     # -- did ------------------------------------------------------------------------------------------
     Known(
         "did-empty-method",
@@ -346,7 +427,7 @@ _ALL: list[Known] = [
     Known(
         "uri-scheme-characters",
         "uri",
-        (TS, GO),
+        (TS, LEX, GO),
         "refuses an RFC 3986 scheme with digits, '+', '-' or '.' (@atproto: ^\\w+:, indigo: letters, '.' and "
         "'-')",
         "p+auj:%fA",
@@ -358,7 +439,7 @@ _ALL: list[Known] = [
     Known(
         "uri-length",
         "uri",
-        (TS,),
+        (TS, LEX),
         "accepts a uri longer than 8 KiB",
         "https://example.com/aaaa... (8 KiB + 1)",
         "atcheck",
@@ -367,6 +448,12 @@ _ALL: list[Known] = [
     ),
 ]
 KNOWN: dict[str, Known] = {k.id: k for k in _ALL}
+
+
+def _reason_any(value: str) -> str:
+    """atcheck's reason for refusing ``value`` as whatever kind its shape says (DID, at-uri or handle)."""
+    kind = "at-uri" if value.startswith("at://") else "did" if value.startswith("did:") else "handle"
+    return _reason(kind, value)
 
 
 def _reason_validity(value: str) -> str:
@@ -401,6 +488,10 @@ def classify(
     if library == PY and library_says and not atcheck and value.endswith("\n"):
         return TRAILING_NEWLINE
     for known in _ALL:
-        if known.kind == kind and library in known.libraries and known.matches(value, atcheck, library_says):
+        if (
+            known.kind in (kind, "*")
+            and library in known.libraries
+            and known.matches(value, atcheck, library_says)
+        ):
             return known
     return None

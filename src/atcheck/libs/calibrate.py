@@ -372,3 +372,52 @@ def class_lines(calibration: Calibration, show: int = 3) -> list[str]:
 
 
 Opener = Callable[[], Judge]
+
+
+# -- Lexicon format validators (@atproto/lexicon, lexrpc) --------------------------------------------------
+
+_NSID_PREFIX = "com.example.atcheck.calibrate."
+
+
+def _nsid_of(kind: str) -> str:
+    head, *rest = kind.split("-")
+    return _NSID_PREFIX + head + "".join(part.title() for part in rest)
+
+
+def format_lexicons() -> list[dict[str, object]]:
+    """One record Lexicon per string format: ``{v: string, format: <kind>}``, so a record validator's answer
+    on ``{"v": value}`` is its format check's verdict on ``value``."""
+    return [
+        {
+            "lexicon": 1,
+            "id": _nsid_of(kind),
+            "defs": {
+                "main": {
+                    "type": "record",
+                    "key": "any",
+                    "record": {
+                        "type": "object",
+                        "required": ["v"],
+                        "properties": {"v": {"type": "string", "format": kind}},
+                    },
+                }
+            },
+        }
+        for kind in KIND_ORDER
+    ]
+
+
+class RecordValidator(Protocol):
+    def validate(self, items: Sequence[tuple[str, str, object]]) -> list[tuple[bool, str | None]]: ...
+
+
+class FormatJudge:
+    """A Lexicon record validator as a judge of string formats (each probe wrapped in a one-field record)."""
+
+    def __init__(self, name: str, validator: RecordValidator) -> None:
+        self.name = name
+        self._validator = validator
+
+    def judge(self, probes: Sequence[Probe]) -> list[bool | None]:
+        items = [(_nsid_of(p.kind), "record", {"$type": _nsid_of(p.kind), "v": p.value}) for p in probes]
+        return [valid for valid, _ in self._validator.validate(items)]
