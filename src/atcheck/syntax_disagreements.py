@@ -38,7 +38,7 @@ VECTOR = "the official vector line itself (atproto-interop-tests syntax/<kind>_s
 def vector_class(kind: str, library: str) -> Known:
     """The class of a library's disagreement with an official vector that atcheck agrees with."""
     return Known(
-        f"vector-{kind}",
+        f"vector-{kind}-{library}",
         kind,
         (library,),
         f"{library} disagrees with an official {kind} vector that atcheck follows",

@@ -38,10 +38,9 @@ def _cases() -> list[object]:
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip() or line.startswith("#"):
                 continue
-            if stem == "language" and verdict == "parse_invalid":
-                kind = "language-validity"  # well-formed (the format accepts it), but not valid
-            else:
-                kind = _STEMS[stem]
+            # language_parse_invalid.txt: well-formed (the format accepts it), but not valid
+            validity = stem == "language" and verdict == "parse_invalid"
+            kind = "language-validity" if validity else _STEMS[stem]
             shown = line if len(line) <= 40 else f"{line[:37]}...({len(line)})"
             cases.append(pytest.param(kind, line, expect_valid, id=f"{path.name}:{number}:{shown!r}"))
     return cases
