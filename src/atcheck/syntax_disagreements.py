@@ -16,6 +16,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from atcheck.oracle.cid import parse_cid
+from atcheck.oracle.errors import OracleError
+from atcheck.syntax import CHECKS, SyntaxViolation, check_language_validity, is_valid_language
+
 Matcher = Callable[[str, bool, bool], bool]
 """(value, atcheck accepts, library accepts) -> whether the disagreement is of this class."""
 
@@ -81,8 +85,6 @@ DATETIME_SPEC = (
 
 def _reason(kind: str, value: str) -> str:
     """atcheck's refusal reason for ``value`` ("" when atcheck accepts it)."""
-    from atcheck.syntax import CHECKS, SyntaxViolation
-
     try:
         CHECKS[kind](value)
     except SyntaxViolation as exc:
@@ -107,8 +109,6 @@ def _primary(value: str) -> str:
 def _primary_case_or_length(value: str) -> bool:
     """The tag would be well-formed under RFC 5646 but for a primary subtag in uppercase or of 4-8 letters
     (the vectors refuse both: ``JA``, ``jaja``)."""
-    from atcheck.syntax import is_valid_language
-
     primary = _primary(value)
     if not primary.isascii() or not primary.isalpha():
         return False
@@ -119,9 +119,6 @@ def _primary_case_or_length(value: str) -> bool:
 
 
 def _decodes_as_base32_cid(value: str) -> bool:
-    from atcheck.oracle.cid import parse_cid
-    from atcheck.oracle.errors import OracleError
-
     try:
         parse_cid(value)
     except OracleError:
@@ -147,6 +144,27 @@ def _python_at_uri(value: str, atcheck: bool) -> bool:
     return "must be [A-Za-z0-9-] and not st" in reason or reason.startswith(
         ("collection: name", "collection: needs at least three")
     )
+
+
+def _uppercase_handle_or_nsid_authority(value: str) -> bool:
+    parts = value[len("at://") :].split("/")
+    handle = not parts[0].startswith("did:") and parts[0] != parts[0].lower()
+    nsid = len(parts) > 1 and parts[1].rsplit(".", 1)[0] != parts[1].rsplit(".", 1)[0].lower()
+    return handle or nsid
+
+
+def _reason_any(value: str) -> str:
+    """atcheck's reason for refusing ``value`` as whatever kind its shape says (DID, at-uri or handle)."""
+    kind = "at-uri" if value.startswith("at://") else "did" if value.startswith("did:") else "handle"
+    return _reason(kind, value)
+
+
+def _reason_validity(value: str) -> str:
+    try:
+        check_language_validity(value)
+    except SyntaxViolation as exc:
+        return exc.reason
+    return ""
 
 
 def _uri_scheme(value: str) -> str:
@@ -371,7 +389,7 @@ _ALL: list[Known] = [
         "https://atproto.com/specs/handle: handles are case-insensitive; https://atproto.com/specs/nsid: "
         "'the domain authority is not case-sensitive, and should be normalized to lowercase', "
         "'Implementations should not force-lowercase NSIDs'",
-        _strict(lambda v: v != v.lower()),
+        _strict(_uppercase_handle_or_nsid_authority),
     ),
     Known(
         "did-trailing-percent-or-length",
@@ -448,22 +466,6 @@ _ALL: list[Known] = [
     ),
 ]
 KNOWN: dict[str, Known] = {k.id: k for k in _ALL}
-
-
-def _reason_any(value: str) -> str:
-    """atcheck's reason for refusing ``value`` as whatever kind its shape says (DID, at-uri or handle)."""
-    kind = "at-uri" if value.startswith("at://") else "did" if value.startswith("did:") else "handle"
-    return _reason(kind, value)
-
-
-def _reason_validity(value: str) -> str:
-    from atcheck.syntax import SyntaxViolation, check_language_validity
-
-    try:
-        check_language_validity(value)
-    except SyntaxViolation as exc:
-        return exc.reason
-    return ""
 
 
 TRAILING_NEWLINE = Known(
