@@ -30,6 +30,7 @@ __all__ = [
     "check_did",
     "check_handle",
     "check_language",
+    "check_language_validity",
     "check_nsid",
     "check_record_key",
     "check_tid",
@@ -359,18 +360,31 @@ _PRIVATE_RE = re.compile(r"[xX](?:-[A-Za-z0-9]{1,8})+")
 
 
 def check_language(s: str) -> None:
-    """A BCP 47 language tag (RFC 5646), as atproto's ``language`` format restricts it.
+    """A *well-formed* BCP 47 language tag (RFC 5646 §2.1 grammar), as atproto's ``language`` format asks.
 
-    The primary language subtag is 2-3 lowercase letters (as the interop vectors require), or the tag is
-    grandfathered or private-use. Beyond the grammar, RFC 5646 §2.2.5/§2.2.6 validity applies: no variant and
-    no extension singleton may appear twice (case-insensitively).
+    The primary language subtag is 2-3 lowercase letters (as the interop vectors require: ``JA`` and ``jaja``
+    are invalid there), or the tag is grandfathered or private-use; every other subtag is case-insensitive.
+    Validity beyond well-formedness (RFC 5646 §2.2.9: no repeated variant or extension singleton) is *not*
+    asked: the lexicon spec says "The Lexicon string must validate as a 'well-formed' language tag" and
+    "Clients should ignore language strings which are 'well-formed' but not 'valid'", and the vectors list
+    such tags in ``language_parse_invalid.txt`` as well-formed. :func:`check_language_validity` checks that.
     """
     kind = "language"
     if s.lower() in _GRANDFATHERED or _PRIVATE_RE.fullmatch(s):
         return
-    m = _LANGTAG_RE.fullmatch(s)
-    if m is None:
+    if _LANGTAG_RE.fullmatch(s) is None:
         raise _fail(kind, s, "not a BCP 47 language tag (primary subtag: 2-3 lowercase letters)")
+
+
+def check_language_validity(s: str) -> None:
+    """A well-formed tag that is also *valid* in RFC 5646's sense as far as grammar shows (§2.2.5, §2.2.6):
+    no variant and no extension singleton appears twice (case-insensitively). Clients should ignore a tag
+    that fails this (SYN-LANG-02); a validator of the ``language`` format must not refuse it."""
+    kind = "language"
+    check_language(s)
+    m = _LANGTAG_RE.fullmatch(s)
+    if m is None:  # grandfathered or private-use: nothing repeats that the registry would forbid
+        return
     variants = [v.lower() for v in m["variants"].split("-") if v]
     if len(set(variants)) != len(variants):
         raise _fail(kind, s, "a variant subtag is repeated (RFC 5646 §2.2.5)")

@@ -125,12 +125,47 @@ def test_datetime_semantic_rejections_name_the_problem() -> None:
 
 
 def test_language_duplicate_rules() -> None:
+    """Repeated variants or singletons make a tag well-formed but not valid (RFC 5646 §2.2.9): the format
+    check accepts it (calibration found atcheck refusing it, stricter than the lexicon spec), the validity
+    check refuses it."""
+    for tag in ("sl-rozaj-biske-ROZAJ", "en-a-bbb-A-ccc", "de-DE-1901-1901", "en-u-co-phonebk-U-ca-buddhist"):
+        assert syntax.is_valid_language(tag)
     with pytest.raises(syntax.SyntaxViolation, match="variant"):
-        syntax.check_language("sl-rozaj-biske-ROZAJ")
+        syntax.check_language_validity("sl-rozaj-biske-ROZAJ")
     with pytest.raises(syntax.SyntaxViolation, match="singleton"):
-        syntax.check_language("en-a-bbb-A-ccc")
+        syntax.check_language_validity("en-a-bbb-A-ccc")
     # the same letters in a private-use part are not extension singletons
-    assert syntax.is_valid_language("en-a-bbb-x-a-b")
+    syntax.check_language_validity("en-a-bbb-x-a-b")
+
+
+def test_language_rfc5646_edges() -> None:
+    """Calibration's BCP 47 edge cases: extlang, private use, grandfathered (any case), and malformed tags."""
+    for tag in (
+        "zh-yue",
+        "zh-cmn-Hans-CN",
+        "x-whatever",
+        "X-Whatever",
+        "I-KLINGON",
+        "en-GB-oed",
+        "en-us",
+        "en-a-bbb-x-a-ccc",
+        "de-CH-1901",
+        "sgn-BE-FR",
+    ):
+        assert syntax.is_valid_language(tag), tag
+    for tag in (
+        "de-419-DE",
+        "en--US",
+        "en-x",
+        "en-a",
+        "en-Latn-Cyrl",
+        "zh-abc-def-ghi-jkl",
+        "en-x-abcdefghi",
+        "x",
+        "en-\u00e9",
+        "en_US",
+    ):
+        assert not syntax.is_valid_language(tag), tag
 
 
 def test_kinds_and_checks_agree_on_names() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from atcheck.paths import vectors_dir
-from atcheck.syntax import CHECKS, KINDS, SyntaxViolation
+from atcheck.syntax import CHECKS, KINDS, SyntaxViolation, check_language_validity
 
 # interop-vector file stem -> our lexicon format name
 _STEMS = {
@@ -33,12 +33,14 @@ def _cases() -> list[object]:
     cases: list[object] = []
     for path in sorted((vectors_dir() / "syntax").glob("*.txt")):
         stem, _, verdict = path.stem.partition("_")
-        kind = _STEMS[stem]
         expect_valid = verdict == "syntax_valid"
         text = path.read_text(encoding="utf-8")
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip() or line.startswith("#"):
                 continue
+            # language_parse_invalid.txt: well-formed (the format accepts it), but not valid
+            validity = stem == "language" and verdict == "parse_invalid"
+            kind = "language-validity" if validity else _STEMS[stem]
             shown = line if len(line) <= 40 else f"{line[:37]}...({len(line)})"
             cases.append(pytest.param(kind, line, expect_valid, id=f"{path.name}:{number}:{shown!r}"))
     return cases
@@ -55,6 +57,12 @@ def test_every_vector_file_is_mapped() -> None:
 
 @pytest.mark.parametrize(("kind", "value", "expect_valid"), CASES)
 def test_vector(kind: str, value: str, expect_valid: bool) -> None:
+    if kind == "language-validity":
+        # language_parse_invalid.txt: "well-formed BCP 47 syntax, but not 'valid' per RFC 5646 §2.2.9"
+        assert KINDS["language"](value)
+        with pytest.raises(SyntaxViolation, match="repeated"):
+            check_language_validity(value)
+        return
     assert KINDS[kind](value) is expect_valid
     if expect_valid:
         CHECKS[kind](value)
