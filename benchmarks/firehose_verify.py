@@ -10,6 +10,11 @@ timing), and the ops inverted on the partial MST to ``prevData``; plus the per-r
 chain. It prints events/s by CPU time (the figure to compare) and by wall time, and the k256 backend.
 
     .venv/bin/python benchmarks/firehose_verify.py [--commits 10000] [--repeat 3] [--save DIR | --stream DIR]
+
+Measured here (2 shared cores, a 10,008-commit recording of 8 accounts, libsecp256k1), before and after the
+hot-path work of issue #8, run back to back under the same load: 1,549 -> 2,626 and 2,258 -> 3,074 events/s
+per CPU-second. One libsecp256k1 verification alone costs 34-60 us here, so the signature caps the rate at
+~20,000/s; the rest (CAR, strict decoding and checks of ~5 MST nodes per commit, the inversion) is Python.
 """
 
 from __future__ import annotations

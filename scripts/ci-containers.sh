@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container part of `make test`: build the offline images, run the suites against the reference stack
-# and the skyware labeler under both launchers, and check that the verdicts agree check by check (issues #4,
-# #10).
+# (and the indigo relay, where it is installed) and the skyware labeler under both launchers, and check that
+# the verdicts agree check by check, pair by pair (issues #4, #8, #10).
 #
 # Where no Docker engine can be started (no root, no docker.io package), the container suites are reported as
 # not run, with the reason, and this step passes: the container launcher is tested where an engine exists.
@@ -41,10 +41,20 @@ if [[ $engine == 0 ]]; then
 fi
 
 bash scripts/build-images.sh reference
+targets=(--target reference --target reference@container)
+# The relay pair, where setup could install the relay (it needs Go): its image is optional, so a build that
+# fails here leaves indigo-relay@container not run, with the reason in the report, and the compare says so
+# without failing. Without the relay, the pair is left out and this says why.
+if relay_env="$(bash scripts/setup-relay.sh --print-env 2>/dev/null)" && [[ $relay_env == RELAY_BIN=* ]]; then
+    bash scripts/build-images.sh indigo-relay \
+        || echo "containers: the indigo-relay image did not build; indigo-relay@container will not run" >&2
+    targets+=(--target indigo-relay --target indigo-relay@container)
+else
+    echo "containers: indigo-relay pair NOT RUN: the relay is not installed here (${relay_env:-no reason})" >&2
+fi
 status=0
-"$ATCHECK" run --target reference --target reference@container --baseline suites/baseline.toml \
-    --report-dir "$OUT" || status=$?
-"$ATCHECK" containers compare "$OUT" || status=1
+"$ATCHECK" run "${targets[@]}" --baseline suites/baseline.toml --report-dir "$OUT" || status=$?
+"$ATCHECK" containers compare "$OUT" --optional indigo-relay || status=1
 # The labeler under both launchers, compared the same way (its label suite only: it plays no other role).
 bash scripts/build-images.sh skyware-labeler
 "$ATCHECK" run --target skyware-labeler --target skyware-labeler@container --suite labels \

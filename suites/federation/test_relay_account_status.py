@@ -75,6 +75,25 @@ def _commit_seen(did: str, rev: str | None) -> Callable[[Sequence[TimedFrame]], 
     )
 
 
+def _reactivated(did: str) -> Callable[[Sequence[TimedFrame]], bool]:
+    """The relay's stream has an ``#account active=true`` for ``did`` after an ``active=false`` one.
+
+    (Not "two #account events": a relay may also pass on the account's creation event, and two events
+    would then be seen before the reactivation arrived.)
+    """
+
+    def seen(frames: Sequence[TimedFrame]) -> bool:
+        off = False
+        for body in _account_frames(list(frames), did):
+            if body.get("active") is False:
+                off = True
+            elif off and body.get("active") is True:
+                return True
+        return False
+
+    return seen
+
+
 def _poll_status(relay: XrpcClient, did: str, active: bool) -> XrpcResponse:
     """getRepoStatus at the relay until ``active`` is as wanted, or the propagation time is up."""
     deadline = time.monotonic() + PROPAGATION_S
@@ -128,10 +147,7 @@ def status_scene(target: TargetUnderTest, upstreams: list[Upstream]) -> Iterator
                 change.problem = f"activateAccount on {upstream.name} failed: {on.describe()} {on.text[:200]}"
                 continue
             change.relay_status_active = _poll_status(relay, account.did, active=True)
-            did = account.did
-            stream.wait_for(
-                lambda frames, did=did: len(_account_frames(list(frames), did)) >= 2, PROPAGATION_S
-            )
+            stream.wait_for(_reactivated(account.did), PROPAGATION_S)
         for change in changes:
             change.frames = stream.snapshot()
         yield StatusScene(relay=target, changes=changes, left_out=left_out)

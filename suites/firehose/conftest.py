@@ -18,6 +18,7 @@ import pytest
 from atcheck.suite import (
     Account,
     History,
+    IdleObservation,
     StreamFailure,
     Subscription,
     TargetUnderTest,
@@ -27,9 +28,11 @@ from atcheck.suite import (
     delete_record,
     did_document,
     note,
+    observe_idle,
     subscribe,
     write_record,
 )
+from atcheck.suite.upstreams import Upstream
 
 COLLECTION = "com.example.atcheck.firehose"
 BULK_COUNT = 32
@@ -37,6 +40,8 @@ BULK_COUNT = 32
 DELIVERY_TIMEOUT_S = 15.0
 #: After the last expected frame, how long to keep listening for frames that should not come.
 QUIET_S = 0.7
+#: How long every target's idle subscription is observed (event-stream: at least a minute without events).
+IDLE_S = 60.0
 
 OpenStream = Callable[..., Subscription]
 
@@ -207,4 +212,35 @@ def history(
     for exchange in found.evidence:
         if exchange not in target.recorder.exchanges:
             target.recorder.record(exchange)
+    return found
+
+
+@pytest.fixture(scope="session")
+def _idle_observations() -> dict[str, IdleObservation]:
+    return {}
+
+
+@pytest.fixture
+def idle_observation(
+    target: TargetUnderTest,
+    sibling_targets: list[Upstream],
+    _idle_observations: dict[str, IdleObservation],
+) -> IdleObservation:
+    """What the target's stream did during :data:`IDLE_S` seconds without events.
+
+    Every target of the test is observed in one shared window (``atcheck.suite.observe_idle``): the test
+    is marked ``together``, so its instances run last, one after another; the first opens a subscription
+    to every target at once and blocks for the window, so no other test writes meanwhile, and the others
+    find their observation made. Each target gets a fresh account first (a PDS with no event at all may
+    end a subscription at once, which is not what this judges), then the whole window.
+    """
+    if target.name not in _idle_observations:
+        pending = [s for s in sibling_targets if s.name not in _idle_observations]
+        for sibling in pending:
+            sibling.new_account()
+        streams = {s.name: s.target.endpoint("pds").url for s in pending}
+        _idle_observations.update(observe_idle(streams, IDLE_S))
+    found = _idle_observations[target.name]
+    for exchange in found.evidence:
+        target.recorder.record(exchange)
     return found

@@ -25,8 +25,13 @@ from atcheck.suite import (
 )
 from atcheck.suite.moderation import account_on, repo_ref, repo_status, restore, take_down
 
-#: Every test here checks the relay (the PDS is only the upstream it follows).
-pytestmark = pytest.mark.role("relay")
+#: Every test here checks the relay (the PDS is only the upstream it follows). A takedown travels from one
+#: implementation (the PDS target, ``peer``) to another (the relay): a federation scenario of the interop
+#: matrix, PDS -> relay.
+pytestmark = [
+    pytest.mark.role("relay"),
+    pytest.mark.interop("federation", producer="peer", consumer="target"),
+]
 
 _PROPAGATION_S = 30.0
 

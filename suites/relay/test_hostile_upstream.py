@@ -23,6 +23,8 @@ from atcheck.suite import (
 )
 
 # Every verdict here is the relay's: some requirements also apply to PDSes, but only the relay is judged.
+# No interop marker: the producer is atcheck's own emulator, not an implementation of the run, so these are
+# conformance verdicts of the relay alone and have no cell in the producer x consumer matrix.
 pytestmark = pytest.mark.role("relay")
 
 

@@ -73,3 +73,38 @@ def test_a_skip_that_declares_the_launcher_inapplicable_is_not_a_difference() ->
     total, diffs = compare(rep, "a", "b")
     assert total == 2
     assert [d.test_id for d in diffs] == ["t2"]
+
+
+def test_every_launcher_pair_of_a_report_is_found() -> None:
+    from atcheck.containers.compare import launcher_pairs
+
+    found = report(
+        {
+            "t1": {
+                "reference": Outcome.PASSED,
+                "reference@container": Outcome.PASSED,
+                "indigo-relay": Outcome.PASSED,
+                "indigo-relay@container": Outcome.PASSED,
+                "arroba": Outcome.PASSED,
+            }
+        }
+    )
+    assert launcher_pairs(found) == [
+        ("indigo-relay", "indigo-relay@container"),
+        ("reference", "reference@container"),
+    ]
+
+
+def test_a_side_that_did_not_run_is_not_compared_and_says_why() -> None:
+    from atcheck.containers.compare import compare_pair
+
+    run = report({"t1": {"indigo-relay": Outcome.PASSED, "indigo-relay@container": Outcome.ERROR}})
+    run.targets[1].status = "not-run"
+    run.targets[1].reason = "image atcheck/indigo-relay: Go is missing"
+    pair = compare_pair(run, "indigo-relay", "indigo-relay@container")
+    assert (
+        pair.not_compared == "indigo-relay@container did not run: image atcheck/indigo-relay: Go is missing"
+    )
+    assert pair.differences == ()
+    run.targets[1].status = "ran"
+    assert len(compare_pair(run, "indigo-relay", "indigo-relay@container").differences) == 1

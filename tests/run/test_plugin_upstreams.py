@@ -62,8 +62,8 @@ def _manifest(tmp_path: Path, name: str, roles: str, extra: str = "") -> Path:
     return path
 
 
-def _run(tmp_path: Path, *manifests: Path) -> tuple[int, str, dict[str, Any]]:
-    (tmp_path / "test_fake_suite.py").write_text(SUITE, encoding="utf-8")
+def _run(tmp_path: Path, *manifests: Path, suite: str = SUITE) -> tuple[int, str, dict[str, Any]]:
+    (tmp_path / "test_fake_suite.py").write_text(suite, encoding="utf-8")
     out = tmp_path / "report"
     env = {**os.environ, "ATCHECK_HOME": str(Path(__file__).resolve().parents[2])}
     env.pop("ATCHECK_TARGETS", None)

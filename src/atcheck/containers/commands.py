@@ -45,8 +45,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "compare", help="exit 1 unless two targets of a report have the same outcome for every check"
     )
     compare.add_argument("report", type=Path, metavar="REPORT", help="a report.json, or its run directory")
-    compare.add_argument("--left", default="reference", help="default: reference")
-    compare.add_argument("--right", default="reference@container", help="default: reference@container")
+    compare.add_argument(
+        "--left", help="a target of the report (default: every NAME of a NAME@container pair)"
+    )
+    compare.add_argument("--right", help="a target of the report (default: that NAME@container)")
+    compare.add_argument(
+        "--optional",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a pair with NAME that did not run is reported, not a failure (repeatable; e.g. indigo-relay)",
+    )
     compare.set_defaults(func=cmd_compare)
 
 
@@ -105,11 +114,22 @@ def cmd_prune(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from atcheck.containers.compare import compare_file
 
-    total, differences = compare_file(args.report, args.left, args.right)
-    for diff in differences:
-        print(f"DIFFERS {diff.test_id}: {args.left} {diff.left}, {args.right} {diff.right}  {diff.detail}")
-    if differences:
-        print(f"{len(differences)} of {total} checks differ between {args.left} and {args.right}")
-        return 1
-    print(f"{total} checks, same outcome for {args.left} and {args.right}")
-    return 0
+    status = 0
+    for pair in compare_file(args.report, args.left, args.right):
+        if pair.not_compared is not None:
+            optional = pair.left.removesuffix("@container") in args.optional
+            print(f"NOT COMPARED {pair.left} and {pair.right}: {pair.not_compared}")
+            status = status if optional else 1
+            continue
+        for diff in pair.differences:
+            print(
+                f"DIFFERS {diff.test_id}: {pair.left} {diff.left}, {pair.right} {diff.right}  {diff.detail}"
+            )
+        if pair.differences:
+            print(
+                f"{len(pair.differences)} of {pair.total} checks differ between {pair.left} and {pair.right}"
+            )
+            status = 1
+        else:
+            print(f"{pair.total} checks, same outcome for {pair.left} and {pair.right}")
+    return status

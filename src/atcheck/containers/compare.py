@@ -3,6 +3,12 @@
 The container launcher must not change what a check sees: the same implementation, started from the same
 manifest, must give the same outcome under either launcher. Any difference is a finding (of the launcher, of
 the image, or a flaky check), so CI prints it and fails.
+
+Without names, every pair ``NAME`` / ``NAME@container`` of the report is compared (:func:`launcher_pairs`).
+A pair where one side did not run at all (its report entry says ``not-run``, with the reason: an image that
+could not be built here, a program this machine lacks) is not compared, and says why. That fails the
+comparison unless the pair is named optional (``--optional indigo-relay``: a target the machine may lack,
+whose absence the report already explains).
 """
 
 from __future__ import annotations
@@ -24,6 +30,43 @@ class Difference:
     left: str  # outcome under the left target, or "absent"
     right: str
     detail: str  # the failing side's message, first line
+
+
+CONTAINER_SUFFIX = "@container"
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """The comparison of one pair: the checks compared and their differences, or why it was not made."""
+
+    left: str
+    right: str
+    total: int = 0
+    differences: tuple[Difference, ...] = ()
+    not_compared: str | None = None
+
+
+def launcher_pairs(report: RunReport) -> list[tuple[str, str]]:
+    """``(NAME, NAME@container)`` for every container target of the report whose process twin is there too."""
+    names = [t.name for t in report.targets]
+    return [
+        (name.removesuffix(CONTAINER_SUFFIX), name)
+        for name in names
+        if name.endswith(CONTAINER_SUFFIX) and name.removesuffix(CONTAINER_SUFFIX) in names
+    ]
+
+
+def compare_pair(report: RunReport, left: str, right: str) -> PairResult:
+    """:func:`compare`, unless a side did not run (then the reason, and nothing counted as different)."""
+    by_name = {t.name: t for t in report.targets}
+    for name in (left, right):
+        info = by_name.get(name)
+        if info is not None and info.status == "not-run":
+            return PairResult(
+                left, right, not_compared=f"{name} did not run: {info.reason or 'no reason given'}"
+            )
+    total, differences = compare(report, left, right)
+    return PairResult(left, right, total, tuple(differences))
 
 
 def outcomes(report: RunReport, target: str) -> dict[str, tuple[str, str]]:
@@ -58,9 +101,20 @@ def compare(report: RunReport, left: str, right: str) -> tuple[int, list[Differe
     return len(set(a) | set(b)), differences
 
 
-def compare_file(path: Path, left: str, right: str) -> tuple[int, list[Difference]]:
+def compare_file(path: Path, left: str | None = None, right: str | None = None) -> list[PairResult]:
+    """Compare ``left`` and ``right`` of the report at ``path`` (a report.json or its run directory), or,
+    without names, every launcher pair in it."""
     from atcheck.report.json_writer import read_report
 
     if path.is_dir():
         path = path / "report.json"
-    return compare(read_report(path), left, right)
+    report = read_report(path)
+    if left is None and right is None:
+        pairs = launcher_pairs(report)
+        if not pairs:
+            names = ", ".join(sorted(t.name for t in report.targets))
+            raise UsageError(f"the report has no NAME / NAME@container pair to compare (it has: {names})")
+        return [compare_pair(report, a, b) for a, b in pairs]
+    if left is None or right is None:
+        raise UsageError("name both targets (--left and --right), or neither to compare every launcher pair")
+    return [compare_pair(report, left, right)]

@@ -68,7 +68,11 @@ def read_car(data: bytes, *, verify_hashes: bool = True) -> Car:
     sha256 = hashlib.sha256
     while pos < end:
         section_start = pos
-        length, pos = read_varint(buf, pos, "CAR section length")
+        length = buf[pos]
+        if length < 0x80:  # a one-byte varint (always minimal): most sections of a firehose slice
+            pos += 1
+        else:
+            length, pos = read_varint(buf, pos, "CAR section length")
         if length == 0:
             raise OracleError("CAR section of length zero", offset=section_start)
         stop = pos + length

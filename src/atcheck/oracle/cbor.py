@@ -31,6 +31,7 @@ from atcheck.oracle.errors import OracleError
 
 try:  # a C decoder for the fast path of decode_strict (see there); optional
     import cbrrr as _cbrrr
+    from cbrrr._cbrrr import decode_dag_cbor as _cbrrr_decode  # (value, length): decodes a prefix
 except ImportError:  # pragma: no cover - depends on the environment
     _cbrrr = None  # type: ignore[assignment]
 
@@ -78,7 +79,7 @@ def decode_strict(data: bytes, *, blessed_links: bool = True) -> Value:
         else:
             if _within_data_model(fast, 0):
                 return fast
-    value, end = decode_prefix(data, 0, blessed_links=blessed_links)
+    value, end = _decode_prefix_strict(data, 0, blessed_links=blessed_links)
     if end != len(data):
         raise OracleError(f"{len(data) - end} trailing bytes after the DAG-CBOR value", offset=end)
     return value
@@ -110,7 +111,25 @@ def _within_data_model(value: Value, depth: int) -> bool:
 
 
 def decode_prefix(data: bytes, pos: int = 0, *, blessed_links: bool = True) -> tuple[Value, int]:
-    """Decode the DAG-CBOR value starting at ``pos``; return it and the position after it."""
+    """Decode the DAG-CBOR value starting at ``pos``; return it and the position after it.
+
+    The same fast path as :func:`decode_strict` (cbrrr decodes a leading value and says where it ended),
+    with the same fallback: anything it refuses, or a float, big integer or deep nesting in its result,
+    is judged by this module's decoder.
+    """
+    if _cbrrr is not None:
+        buf = bytes(data) if pos == 0 else bytes(data[pos:])
+        try:
+            fast, length = _cbrrr_decode(buf, _blessed_cid if blessed_links else _any_cid, False)
+        except Exception:  # any refusal: the strict decoder below explains it
+            pass
+        else:
+            if _within_data_model(fast, 0):
+                return fast, pos + length
+    return _decode_prefix_strict(data, pos, blessed_links=blessed_links)
+
+
+def _decode_prefix_strict(data: bytes, pos: int = 0, *, blessed_links: bool = True) -> tuple[Value, int]:
     buf = bytes(data)
     end = len(buf)
 

@@ -151,9 +151,16 @@ def parse_cid(value: str | bytes, *, blessed: bool = False) -> CID:
     return cid
 
 
+_BLESSED_PREFIX: Final = {DAG_CBOR: b"\x01\x71\x12\x20", RAW: b"\x01\x55\x12\x20"}
+
+
 def compute_cid(data: bytes, codec: int = DAG_CBOR) -> CID:
     """The blessed CID of a block: sha-256 of its bytes, under ``codec``."""
-    return CID.build(codec, hashlib.sha256(data).digest())
+    digest = hashlib.sha256(data).digest()
+    prefix = _BLESSED_PREFIX.get(codec)
+    if prefix is not None:  # the two codecs atproto uses: a constant header, no varints to encode
+        return CID(1, codec, SHA2_256, digest, prefix + digest)
+    return CID.build(codec, digest)
 
 
 def verify_block(cid: CID, data: bytes) -> None:

@@ -24,7 +24,7 @@ from atcheck.oracle.cbor import Value, decode_strict
 from atcheck.oracle.cid import CID, DAG_CBOR, compute_cid
 from atcheck.oracle.crypto import PublicKey
 from atcheck.oracle.errors import OracleError
-from atcheck.oracle.mst import _node_bytes, decode_node, key_height
+from atcheck.oracle.mst import _height, _node_bytes, decode_node, key_height
 from atcheck.oracle.repo import Commit, check_commit
 
 __all__ = ["CommitOp", "PartialTree", "VerifiedCommitEvent", "invert_ops", "verify_commit_event"]
@@ -57,14 +57,20 @@ class CommitOp:
 
 
 class _Node:
-    """An opened node: ``subs[i]`` is the subtree left of ``keys[i]``; ``subs[-1]`` the rightmost."""
+    """An opened node: ``subs[i]`` is the subtree left of ``keys[i]``; ``subs[-1]`` the rightmost.
 
-    __slots__ = ("keys", "subs", "vals")
+    ``cid`` is the block it was opened from while it is unchanged (then serialising it is that CID, with no
+    re-encoding: its bytes were hash-checked and strictly decoded, so they are the canonical encoding), and
+    None once an edit touched it or anything below it.
+    """
 
-    def __init__(self, subs: list[_Ref], keys: list[bytes], vals: list[CID]) -> None:
+    __slots__ = ("cid", "keys", "subs", "vals")
+
+    def __init__(self, subs: list[_Ref], keys: list[bytes], vals: list[CID], cid: CID | None = None) -> None:
         self.subs = subs
         self.keys = keys
         self.vals = vals
+        self.cid = cid
 
 
 _Ref = _Node | CID | None
@@ -80,6 +86,11 @@ class PartialTree:
         if not node.keys and node.subs[0] is not None:
             raise OracleError(f"MST root {root} is an empty node that only points to a subtree")
         self.height = key_height(node.keys[0]) if node.keys else 0
+        for key in node.keys[1:]:  # the root's own keys: every node below is checked as it is opened
+            if _height(key) != self.height:
+                raise OracleError(f"MST root {root}: key {key!r} is not at the root's height {self.height}")
+        if self.height == 0 and any(t is not None for t in node.subs):
+            raise OracleError(f"MST root {root}: a height-0 node links to a subtree")
         self.root: _Ref = node if node.keys else None
 
     def _open(self, ref: _Ref, height: int | None) -> _Node:
@@ -94,29 +105,37 @@ class PartialTree:
             node = decode_node(data)
         except OracleError as exc:
             raise exc.within(f"MST node {ref}") from None
-        keys = [k.encode("utf-8") for k, _, _ in node.entries]
+        keys = list(node.raw_keys)
+        subs: list[_Ref] = [node.left, *(t for _, _, t in node.entries)]
         if height is not None:
             for key in keys:
-                if key_height(key) != height:
+                if _height(key) != height:
                     raise OracleError(f"MST node {ref}: key {key!r} is not at the node's height {height}")
             if not keys and node.left is None:
                 raise OracleError(f"MST node {ref}: empty node with no subtree")
-            if height == 0 and (node.left is not None or any(t is not None for _, _, t in node.entries)):
+            if height == 0 and any(t is not None for t in subs):
                 raise OracleError(f"MST node {ref}: a height-0 node links to a subtree")
-        return _Node([node.left, *(t for _, _, t in node.entries)], keys, [v for _, v, _ in node.entries])
+        return _Node(subs, keys, [v for _, v, _ in node.entries], ref)
 
     # -- edits ------------------------------------------------------------------------------------------
 
     def get(self, key: str) -> CID | None:
         raw = key.encode("utf-8")
-        ref, height = self.root, self.height
-        while ref is not None and height >= 0:
-            node = self._open(ref, height)
+        if self.root is None:
+            return None
+        node = self._open(self.root, self.height)
+        height = self.height
+        while True:
             i = bisect_left(node.keys, raw)
             if i < len(node.keys) and node.keys[i] == raw:
                 return node.vals[i]
-            ref, height = node.subs[i], height - 1
-        return None
+            ref = node.subs[i]
+            if ref is None or height == 0:
+                return None
+            height -= 1
+            # kept opened in its parent, so the inversion that follows does not decode it again
+            child = node.subs[i] = self._open(ref, height)
+            node = child
 
     def insert(self, key: str, value: CID) -> None:
         raw = key.encode("utf-8")
@@ -164,6 +183,7 @@ class PartialTree:
             raise OracleError(f"cannot update {raw.decode()}: it is not in the tree")
         else:
             node.subs[i] = self._set(node.subs[i], height - 1, raw, value)
+        node.cid = None
         return node
 
     def _raise(self, ref: _Ref, height: int, to: int) -> _Ref:
@@ -184,6 +204,7 @@ class PartialTree:
             node.subs[i : i + 1] = [left, right]
         else:
             node.subs[i] = self._insert(node.subs[i], height - 1, raw, kh, value)
+        node.cid = None
         return node
 
     def _split(self, ref: _Ref, height: int, raw: bytes) -> tuple[_Ref, _Ref]:
@@ -209,6 +230,7 @@ class PartialTree:
             node.subs[i : i + 2] = [merged]
         else:
             node.subs[i] = self._delete(node.subs[i], height - 1, raw, kh)
+        node.cid = None
         return _prune(node)
 
     def _merge(self, a: _Ref, b: _Ref, height: int) -> _Ref:
@@ -229,6 +251,8 @@ class PartialTree:
     def _serialise(self, ref: _Ref) -> CID | None:
         if ref is None or isinstance(ref, CID):
             return ref
+        if ref.cid is not None:  # opened and never edited: its own, verified block
+            return ref.cid
         subs = [self._serialise(s) for s in ref.subs]
         entries = [(k, v, subs[i + 1]) for i, (k, v) in enumerate(zip(ref.keys, ref.vals, strict=True))]
         return self._store(_node_bytes(subs[0], entries))

@@ -23,14 +23,14 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Final
 
-from atcheck.oracle.cbor import Value, decode_strict, encode
+from atcheck.oracle.cbor import Value, decode_strict
 from atcheck.oracle.cid import CID, DAG_CBOR, _parse_cid_bytes, compute_cid
 from atcheck.oracle.errors import OracleError
 from atcheck.syntax import SyntaxViolation, check_nsid, check_record_key
 
-try:  # cbrrr's C encoder for node blocks (see _node_bytes); optional
+try:  # cbrrr's C decoder for node blocks (see decode_node); optional
     import cbrrr as _cbrrr
 except ImportError:  # pragma: no cover - depends on the environment
     _cbrrr = None  # type: ignore[assignment]
@@ -100,6 +100,8 @@ class MstNode:
 
     left: CID | None
     entries: tuple[tuple[str, CID, CID | None], ...]
+    raw_keys: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
+    """The entries' full keys as bytes (what the MST hashes and sorts), when decoded from a block."""
 
 
 def _link(value: Value, what: str) -> CID | None:
@@ -134,61 +136,76 @@ def _decode_node(data: bytes, strict_record_links: bool) -> MstNode:
     return _check_node(decode_strict(data, blessed_links=False), strict_record_links)
 
 
+_NODE_FIELDS: Final = frozenset({"e", "l"})
+_ENTRY_FIELDS: Final = frozenset({"p", "k", "v", "t"})
+
+
 def _check_node(node: Value, strict_record_links: bool) -> MstNode:
-    if not isinstance(node, dict):
+    # The hot loop of firehose verification (every new node of every commit passes here), so the checks are
+    # written for speed: key views compared to frozensets, and the exact-prefix rule tested on one byte
+    # (``full`` starts with ``prev[:p]``, so it shares exactly ``p`` bytes with ``prev`` unless the next
+    # bytes of both exist and are equal).
+    if type(node) is not dict:
         raise OracleError("MST node is not a map")
-    if set(node) != {"e", "l"}:
-        missing = sorted({"e", "l"} - set(node))
-        extra = sorted(set(node) - {"e", "l"})
+    if node.keys() != _NODE_FIELDS:
+        missing = sorted(_NODE_FIELDS - set(node))
+        extra = sorted(set(node) - _NODE_FIELDS)
         detail = f"missing {missing}" if missing else f"unexpected {extra}"
         raise OracleError(
             f"MST node must have exactly the fields 'e' and 'l' ({detail}; l is null, not absent)"
         )
     left = _link(node["l"], "MST node 'l'")
     raw_entries = node["e"]
-    if not isinstance(raw_entries, list):
+    if type(raw_entries) is not list:
         raise OracleError("MST node 'e' is not an array")
     entries: list[tuple[str, CID, CID | None]] = []
+    raw_keys: list[bytes] = []
     prev = b""
     for i, entry in enumerate(raw_entries):
-        if not isinstance(entry, dict) or set(entry) != {"p", "k", "v", "t"}:
+        if type(entry) is not dict or entry.keys() != _ENTRY_FIELDS:
             shown = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
             raise OracleError(
                 f"MST entry {i} must be a map of exactly p, k, v, t (t is null, not absent); got {shown}"
             )
-        p, k, v = entry["p"], entry["k"], entry["v"]
-        if not isinstance(p, int) or isinstance(p, bool) or p < 0:
+        p, k, v, t = entry["p"], entry["k"], entry["v"], entry["t"]
+        if type(p) is not int or p < 0:
             raise OracleError(f"MST entry {i}: 'p' is not a non-negative integer")
-        if not isinstance(k, bytes):
+        if type(k) is not bytes:
             raise OracleError(f"MST entry {i}: 'k' is not a byte string")
-        if not isinstance(v, CID):
+        if type(v) is not CID:
             raise OracleError(f"MST entry {i}: 'v' is not a CID link")
         if strict_record_links and not v.is_blessed:
             raise OracleError(f"MST entry {i}: record link {v} is not a blessed sha-256 CID")
-        if i == 0 and p != 0:
-            raise OracleError(f"MST entry 0 has prefix length {p}; the first entry must carry its full key")
-        if p > len(prev):
-            raise OracleError(
-                f"MST entry {i}: prefix length {p} exceeds the previous key's length {len(prev)}"
-            )
-        full = prev[:p] + k
-        shared = common_prefix_len(prev, full)
-        if i > 0 and p != shared:
-            raise OracleError(
-                f"MST entry {i}: prefix length is {p} but the key shares {shared} bytes with the previous "
-                "one (prefix compression must be exact)"
-            )
-        if i > 0 and full <= prev:
-            raise OracleError(f"MST entry {i}: key {full!r} does not sort after {prev!r}")
+        if i == 0:
+            if p != 0:
+                raise OracleError(
+                    f"MST entry 0 has prefix length {p}; the first entry must carry its full key"
+                )
+            full = k
+        else:
+            if p > len(prev):
+                raise OracleError(
+                    f"MST entry {i}: prefix length {p} exceeds the previous key's length {len(prev)}"
+                )
+            full = prev[:p] + k
+            if p < len(prev) and k and k[0] == prev[p]:
+                shared = common_prefix_len(prev, full)
+                raise OracleError(
+                    f"MST entry {i}: prefix length is {p} but the key shares {shared} bytes with the "
+                    "previous one (prefix compression must be exact)"
+                )
+            if full <= prev:
+                raise OracleError(f"MST entry {i}: key {full!r} does not sort after {prev!r}")
         try:
             key = full.decode("utf-8")
         except UnicodeDecodeError:
             raise OracleError(f"MST entry {i}: key {full!r} is not UTF-8") from None
         if not key:
             raise OracleError(f"MST entry {i}: empty key")
-        entries.append((key, v, _link(entry["t"], f"MST entry {i} 't'")))
+        entries.append((key, v, None if t is None else _link(t, f"MST entry {i} 't'")))
+        raw_keys.append(full)
         prev = full
-    return MstNode(left, tuple(entries))
+    return MstNode(left, tuple(entries), tuple(raw_keys))
 
 
 @dataclass
@@ -321,24 +338,68 @@ def find_key(
 
 
 def _node_bytes(left: CID | None, entries: Iterable[tuple[bytes, CID, CID | None]]) -> bytes:
-    """The canonical encoding of a node; through cbrrr's C encoder when installed (same bytes, faster)."""
-    out: list[dict[str, Any]] = []
+    """The canonical DAG-CBOR encoding of a node, written directly.
+
+    A node has one fixed shape, so its canonical bytes are spelled out here rather than built as a value
+    and handed to a generic encoder (this runs for every node a firehose inversion rebuilds): the map
+    ``{"e", "l"}`` in canonical key order, each entry ``{"k", "p", "t", "v"}`` (all one-byte keys, so
+    bytewise order), shortest-form heads, and links as tag 42 over ``0x00 || CID``. The oracle's tests
+    check it against :func:`~atcheck.oracle.cbor.encode` of the same node value.
+    """
+    out = [b"\xa2\x61e"]
+    parts: list[bytes] = []
     prev = b""
-    if _cbrrr is not None:
-        link = _cbrrr.CID
-        for key, value, right in entries:
-            p = common_prefix_len(prev, key)
-            out.append(
-                {"k": key[p:], "p": p, "t": None if right is None else link(right.raw), "v": link(value.raw)}
-            )
-            prev = key
-        node: dict[str, Any] = {"e": out, "l": None if left is None else link(left.raw)}
-        return _cbrrr.encode_dag_cbor(node)
+    count = 0
     for key, value, right in entries:
         p = common_prefix_len(prev, key)
-        out.append({"k": key[p:], "p": p, "t": right, "v": value})
+        suffix = key[p:]
+        parts.append(_ENTRY_K)
+        parts.append(_head(2, len(suffix)))
+        parts.append(suffix)
+        parts.append(_ENTRY_P)
+        parts.append(_head(0, p))
+        parts.append(_ENTRY_T)
+        parts.append(_NULL if right is None else _link_bytes(right))
+        parts.append(_ENTRY_V)
+        parts.append(_link_bytes(value))
         prev = key
-    return encode({"e": out, "l": left})
+        count += 1
+    out.append(_head(4, count))
+    out += parts
+    out.append(b"\x61l")
+    out.append(_NULL if left is None else _link_bytes(left))
+    return b"".join(out)
+
+
+_ENTRY_K: Final = b"\xa4\x61k"  # map of 4, then key "k"
+_ENTRY_P: Final = b"\x61p"
+_ENTRY_T: Final = b"\x61t"
+_ENTRY_V: Final = b"\x61v"
+_NULL: Final = b"\xf6"
+
+
+def _head(major: int, arg: int) -> bytes:
+    """A CBOR head in its shortest form."""
+    if arg < 24:
+        return _SMALL_HEADS[major][arg]
+    if arg < 0x100:
+        return bytes((major << 5 | 24, arg))
+    if arg < 0x10000:
+        return bytes((major << 5 | 25,)) + arg.to_bytes(2, "big")
+    if arg < 0x100000000:
+        return bytes((major << 5 | 26,)) + arg.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + arg.to_bytes(8, "big")
+
+
+_SMALL_HEADS: Final = [[bytes((major << 5 | arg,)) for arg in range(24)] for major in range(8)]
+
+
+def _link_bytes(cid: CID) -> bytes:
+    """Tag 42 over a byte string of ``0x00`` then the CID's binary form."""
+    raw = cid.raw
+    if len(raw) == 36:  # the blessed CIDs: one constant head
+        return b"\xd8\x2a\x58\x25\x00" + raw
+    return b"\xd8\x2a" + _head(2, len(raw) + 1) + b"\x00" + raw
 
 
 def build_mst(records: Mapping[str, CID]) -> tuple[CID, dict[CID, bytes]]:

@@ -6,9 +6,10 @@ once per target of the run. The plugin is this package's modules, each one job:
 - :mod:`.configure`: the ``--atcheck-*`` options, and the :class:`~atcheck.run.Run` a session creates from
   them, or from the :class:`~atcheck.run_options.RunOptions` that ``atcheck run`` hands it;
 - :mod:`.collection`: ``@pytest.mark.requirement`` IDs checked against the catalogue (an unknown ID, or a
-  suite test without one, fails collection), and every target test parametrized over the run's targets;
+  suite test without one, fails collection), every target test parametrized over the run's targets, and
+  ``@pytest.mark.together`` tests moved to the end of the session;
 - :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``relay_over_twins``,
-  ``account``..., each started lazily;
+  ``sibling_targets``, ``account``..., each started lazily;
 - :mod:`.results` and :mod:`.outcomes`: one result per (test, target) with its evidence, capabilities a
   target lacks skipped, the baseline applied;
 - :mod:`.terminal`: progress lines and the closing summary;
@@ -20,7 +21,11 @@ what it registers (hooks and fixtures are found as attributes of the plugin modu
 """
 
 from atcheck.pytest_plugin.allure_output import pytest_unconfigure
-from atcheck.pytest_plugin.collection import pytest_collection_modifyitems, pytest_generate_tests
+from atcheck.pytest_plugin.collection import (
+    pytest_collection_finish,
+    pytest_collection_modifyitems,
+    pytest_generate_tests,
+)
 from atcheck.pytest_plugin.configure import pytest_addoption, pytest_configure, pytest_report_header
 from atcheck.pytest_plugin.fixtures import (
     _atcheck_fresh_evidence,
@@ -32,6 +37,7 @@ from atcheck.pytest_plugin.fixtures import (
     plc,
     relay_over_twins,
     second_pds,
+    sibling_targets,
     target,
     twin,
     upstreams,
@@ -50,6 +56,7 @@ __all__ = [
     "peer",
     "plc",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_generate_tests",
@@ -62,6 +69,7 @@ __all__ = [
     "relay_over_twins",
     "run_of",
     "second_pds",
+    "sibling_targets",
     "target",
     "twin",
     "upstreams",

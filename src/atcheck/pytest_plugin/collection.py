@@ -53,6 +53,32 @@ def _targets_for(definition: pytest.Item, run: Run) -> list[str]:
     ]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move ``@pytest.mark.together`` tests to the end of the session, each test's targets side by side.
+
+    Runs after every reordering of collection (pytest groups tests by target there), so the instances of
+    such a test follow one another: the first observes all targets at once (``sibling_targets``) and the
+    others find their verdict ready, and by then no other test is left to write to any target.
+    """
+    together = [i for i in session.items if i.get_closest_marker("together") is not None]
+    if not together:
+        return
+    moved = {id(i) for i in together}
+    order = {id(i): n for n, i in enumerate(session.items)}
+    rest = [i for i in session.items if id(i) not in moved]
+    # Stable: by test (its first position), then in run order of the targets.
+    first: dict[str, int] = {}
+    for item in together:
+        first.setdefault(_test_key(item), order[id(item)])
+    together.sort(key=lambda i: (first[_test_key(i)], order[id(i)]))
+    session.items[:] = rest + together
+
+
+def _test_key(item: pytest.Item) -> str:
+    """A test item's id without its target parameter: the same for every target's instance."""
+    return f"{item.path}::{getattr(item, 'originalname', item.name)}"
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:

@@ -119,6 +119,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): capabilities a target must declare")
     config.addinivalue_line(
         "markers",
+        "together: the test's instances for all targets run one after another at the end of the session, "
+        "so the first can observe every target at once (fixture sibling_targets)",
+    )
+    config.addinivalue_line(
+        "markers",
         "interop(scenario, producer=FIXTURE, consumer=FIXTURE): the direction of a test between two "
         "implementations, for the report's interop matrix (e.g. producer='target', consumer='twin')",
     )

@@ -6,13 +6,13 @@ start makes every test of it an error with the reason (:class:`TargetDidNotStart
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from atcheck.accounts import Account, AccountFactory
 from atcheck.errors import AtcheckError
-from atcheck.pytest_plugin.state import FACTORIES_KEY, run_of
+from atcheck.pytest_plugin.state import FACTORIES_KEY, TARGETS_KEY, run_of
 from atcheck.run import Run
 from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
 from atcheck.suite.upstreams import RelayOverTwins, Upstream
@@ -43,14 +43,22 @@ def _atcheck_fresh_evidence(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, _atcheck_recorder: EvidenceRecorder) -> Iterator[TargetUnderTest]:
-    """The target under test (parametrized over the run's targets)."""
+def target(request: pytest.FixtureRequest, _atcheck_recorder: EvidenceRecorder) -> TargetUnderTest:
+    """The target under test (parametrized over the run's targets).
+
+    One :class:`TargetUnderTest` per target and session, closed when the session ends: pytest sets this
+    fixture up again when tests come back to a target (``@pytest.mark.together`` tests run last), and the
+    account factories made for it keep using its clients.
+    """
     run = run_of(request.config)
     if run is None:
         pytest.skip("no atcheck run: this session does not run conformance suites")
-    tut = _start(run, str(request.param), _atcheck_recorder)
-    yield tut
-    tut.close()
+    made = request.config.stash.setdefault(TARGETS_KEY, {})
+    name = str(request.param)
+    if name not in made:
+        made[name] = _start(run, name, _atcheck_recorder)
+        request.config.add_cleanup(made[name].close)
+    return made[name]
 
 
 @pytest.fixture
@@ -165,6 +173,49 @@ def relay_over_twins(
         name=twin_running.name, manifest=twin_running.manifest, running=twin_running, recorder=target.recorder
     )
     return RelayOverTwins(relay=relay, source=source, dest=twin)
+
+
+@pytest.fixture
+def sibling_targets(request: pytest.FixtureRequest, target: TargetUnderTest) -> list[Upstream]:
+    """Every target this same test runs against in this session, the target under test first, each started
+    and with an account factory.
+
+    For a test that observes all targets at once rather than one after another (mark it
+    ``@pytest.mark.together``; the firehose's 60 s idle window): a target is included only when the
+    test's instance for it is collected, would not be skipped, and its target started.
+    """
+    from atcheck.pytest_plugin.collection import _test_key
+    from atcheck.pytest_plugin.results import skip_reason
+    from atcheck.pytest_plugin.state import target_param
+
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    key = _test_key(request.node)
+    names: list[str] = []
+    for item in request.session.items:
+        name = target_param(item)
+        if name is None or name in names or _test_key(item) != key or skip_reason(item) is not None:
+            continue
+        names.append(name)
+    found = [Upstream(target=target, new_account=request.getfixturevalue("account_factory"))]
+    for name in names:
+        if name == target.name or run.stack.failure(name) is not None:
+            continue
+        spec = run.targets[name]
+        try:
+            sibling = _start(run, name, target.recorder, "sibling target")
+        except TargetDidNotStart:
+            continue  # reported by that target's own instance of the test
+        factories = request.config.stash.setdefault(FACTORIES_KEY, {})
+        if name not in factories:
+            factories[name] = AccountFactory(
+                sibling.endpoint(Role.PDS),
+                sibling.client(Role.PDS),
+                provisioning=spec.manifest.provisioning,
+                handle_domain=sibling.handle_domain,
+            )
+        found.append(Upstream(target=sibling, new_account=_provisioning(name, factories[name])))
+    return found
 
 
 def _provisioning(name: str, factory: AccountFactory) -> Callable[[], Account]:

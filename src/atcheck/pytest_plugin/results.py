@@ -32,20 +32,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     name = target_param(item)
     if run is None or name is None:
         return
-    manifest = run.targets[name].manifest
-    needed = [c for mark in item.iter_markers("needs") for c in mark.args]
-    lacking = [c for c in needed if not manifest.supports(c)]
-    if lacking:
-        pytest.skip(f"target {name} does not declare {', '.join(lacking)}")
-    role = role_of(item)
-    if role is not None and role not in {str(r) for r in manifest.roles}:
-        # The service is another target's (arroba uses the reference's PLC): its verdict belongs to that
-        # target's run, never charged to this one.
-        pytest.skip(f"checks the {role}, which target {name} does not provide (it uses another target's)")
+    reason = skip_reason(item)
+    if reason is not None:
+        pytest.skip(reason)
     failure = run.stack.failure(name)
     if failure is not None:
         raise TargetDidNotStart(f"target {name} did not start: {failure}")
     allure_output.label(item, name)
+
+
+def skip_reason(item: pytest.Item) -> str | None:
+    """Why a target test is skipped before it runs (its target lacks a capability or the role it checks),
+    or None when it runs."""
+    run = run_of(item.config)
+    name = target_param(item)
+    if run is None or name is None:
+        return None
+    manifest = run.targets[name].manifest
+    needed = [c for mark in item.iter_markers("needs") for c in mark.args]
+    lacking = [c for c in needed if not manifest.supports(c)]
+    if lacking:
+        return f"target {name} does not declare {', '.join(lacking)}"
+    role = role_of(item)
+    if role is not None and role not in {str(r) for r in manifest.roles}:
+        # The service is another target's (arroba uses the reference's PLC): its verdict belongs to that
+        # target's run, never charged to this one.
+        return f"checks the {role}, which target {name} does not provide (it uses another target's)"
+    return None
 
 
 def role_of(item: pytest.Item) -> str | None:

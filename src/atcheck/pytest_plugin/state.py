@@ -14,11 +14,13 @@ from atcheck.accounts import AccountFactory
 from atcheck.report.model import TestResult
 from atcheck.run import Run
 from atcheck.run_options import RunHandoff, RunOptions
+from atcheck.suite.target import TargetUnderTest
 
 RUN_KEY = pytest.StashKey[Run]()
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
 WRITTEN_KEY = pytest.StashKey[dict[str, Path]]()  # report kind -> file written
 FACTORIES_KEY = pytest.StashKey[dict[str, AccountFactory]]()  # target name -> its account factory
+TARGETS_KEY = pytest.StashKey[dict[str, TargetUnderTest]]()  # target name -> the one TargetUnderTest
 RESULT_KEY = pytest.StashKey[TestResult]()  # on an item: the result recorded for it
 
 

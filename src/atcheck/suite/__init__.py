@@ -17,6 +17,7 @@ or resolves a key the same way. A test reads as what it checks::
 - :mod:`atcheck.suite.commits`: the latest commit of a repo.
 - :mod:`atcheck.suite.identity`: the DID document at the PLC and its ``#atproto`` key.
 - :mod:`atcheck.suite.firehose`: subscriptions to an event stream, every frame decoded by the oracle.
+- :mod:`atcheck.suite.idle`: idle subscriptions to several streams, observed over one shared window.
 - :mod:`atcheck.suite.oracle`: atcheck's independent checks (CID, CAR, MST, repos, keys, identifiers).
 - :mod:`atcheck.suite.blobs`: uploadBlob (checked), the CID a blob must have, getBlob, listBlobs paged.
 - :mod:`atcheck.suite.plc`: did:plc identities of the suite's own, operations sent to a directory, verdicts.
@@ -57,6 +58,7 @@ from atcheck.suite.firehose import (
     verify_sync_frame,
 )
 from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry
+from atcheck.suite.idle import IdleObservation, observe_idle
 from atcheck.suite.properties import SUITE_SETTINGS
 from atcheck.suite.records import (
     COLLECTION,
@@ -89,6 +91,7 @@ __all__ = [
     "Frame",
     "History",
     "HostileUpstreamRun",
+    "IdleObservation",
     "LatestCommit",
     "ParamValue",
     "StreamFailure",
@@ -124,6 +127,7 @@ __all__ = [
     "new_rkey",
     "new_tid",
     "note",
+    "observe_idle",
     "oracle_verdict",
     "put_record",
     "put_record_json",

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.target import TargetDidNotStart, TargetUnderTest, skip_under_launcher
 from atcheck.targets.model import Role
 from atcheck.upstream.cases import CASES, Case, build_script
 from atcheck.upstream.drive import drive
@@ -76,6 +76,14 @@ def _log_message(line: str) -> str:
 
 def run_hostile_upstream(target: TargetUnderTest, *, cases: tuple[Case, ...] = CASES) -> HostileUpstreamRun:
     target.endpoint(Role.RELAY)  # skips a target without a relay
+    if target.running.launcher != "process":
+        # The check itself cannot work there (not a verdict of the relay), so launcher comparisons skip it.
+        skip_under_launcher(
+            target,
+            target.running.launcher,
+            "the hostile upstream listens on this machine's loopback, and only a relay started as a local "
+            "process can reach it",
+        )
     plc = target.endpoint(Role.PLC)
     with (
         tempfile.TemporaryDirectory(prefix="atcheck-upstream-") as scratch,
