@@ -184,6 +184,7 @@ class FaultProxy:
             max_size=None,
             compression=None,
             ping_interval=None,
+            legacy=True,  # closed by pump(), not a with block
         )
 
     def pump(
@@ -245,7 +246,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 request_body=body,
             )
             proxy.exchange(ex)
-            self.send_response(ex.status)
+            # The service's own Date and Server headers are passed on, not doubled with the proxy's.
+            self.log_request(ex.status)
+            self.send_response_only(ex.status)
             for key, value in ex.headers.items():
                 self.send_header(key, value)
             self.send_header("content-length", str(len(ex.body)))

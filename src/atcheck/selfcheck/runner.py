@@ -132,9 +132,12 @@ def proxied_target(
     return TargetSpec(name=spec.name, manifest=manifest, launcher="url")
 
 
-def run_suites(target: TargetSpec, areas: Iterable[str], out: Path, log: Path) -> dict[str, str]:
-    """Run the suites of ``areas`` against ``target`` in a worker; test id -> outcome (empty on a crash)."""
-    root = suites_dir()
+def run_suites(
+    target: TargetSpec, areas: Iterable[str], out: Path, log: Path, suites_root: Path | None = None
+) -> dict[str, str]:
+    """Run the suites of ``areas`` (folders of ``suites_root``, default ``suites/``) against ``target`` in a
+    worker; test id -> outcome (empty when the worker crashed or timed out)."""
+    root = suites_root or suites_dir()
     paths = tuple(str(root / a) for a in sorted(set(areas)) if (root / a).is_dir())
     order = WorkOrder(target=target, paths=paths, report_dir=out, deselect=tuple(SLOW_TESTS))
     env = {**os.environ, "ATCHECK_DERANDOMIZE": "1", "ATCHECK_SHRINK": "0"}
@@ -189,6 +192,7 @@ def selfcheck(
     faults: list[Fault],
     report_dir: Path,
     progress: Callable[[str], None] = lambda line: None,
+    suites_root: Path | None = None,
 ) -> Selfcheck:
     """Run every fault of ``faults`` whose role some target provides; stop everything started, whatever
     happens."""
@@ -214,7 +218,7 @@ def selfcheck(
             areas = sorted({a for f in mine for a in f.areas})
             t0 = time.monotonic()
             base_dir = report_dir / "runs" / spec.name / "baseline"
-            baseline = run_suites(proxied, areas, base_dir, base_dir / "output.txt")
+            baseline = run_suites(proxied, areas, base_dir, base_dir / "output.txt", suites_root)
             result.baseline_seconds[spec.name] = round(time.monotonic() - t0, 1)
             passed = sum(1 for o in baseline.values() if o == "passed")
             progress(
@@ -227,7 +231,7 @@ def selfcheck(
                     proxy.set_fault(fault)
                 run_dir = report_dir / "runs" / spec.name / fault.name
                 try:
-                    outcomes = run_suites(proxied, fault.areas, run_dir, run_dir / "output.txt")
+                    outcomes = run_suites(proxied, fault.areas, run_dir, run_dir / "output.txt", suites_root)
                 finally:
                     applied = proxies[Role(fault.role)].applied
                     for proxy in proxies.values():
