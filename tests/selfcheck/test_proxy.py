@@ -131,3 +131,18 @@ def test_a_frame_fault_rewrites_the_stream_and_the_close_code_passes(tmp_path: o
         finally:
             proxy.close()
             server.shutdown()
+
+
+def test_a_plc_proxy_names_the_proxies_in_did_documents_only(upstream: str) -> None:
+    """The DID document points at the PDS proxy; signed data (``/data``) is passed on as the PLC sent it."""
+    proxy = FaultProxy("plc", upstream)
+    try:
+        port = upstream.rsplit(":", 1)[1]
+        # The fake upstream echoes the path, so the port appears in the body of both answers.
+        proxy.relocations[f"http://127.0.0.1:{port}"] = "http://127.0.0.1:1"
+        doc = httpx.get(f"{proxy.url}/did:plc:x?u=http://127.0.0.1:{port}/", timeout=10)
+        data = httpx.get(f"{proxy.url}/did:plc:x/data?u=http://127.0.0.1:{port}/", timeout=10)
+        assert "http://127.0.0.1:1/" in doc.json()["path"]
+        assert f"http://127.0.0.1:{port}/" in data.json()["path"]
+    finally:
+        proxy.close()

@@ -41,6 +41,19 @@ _SUBSCRIBE_REPOS = "/xrpc/com.atproto.sync.subscribeRepos"
 _SUBSCRIBE_LABELS = "/xrpc/com.atproto.label.subscribeLabels"
 
 
+#: Procedures a client might wrongly call with GET (what xrpc-procedure-on-get turns into a POST).
+_PROCEDURES = frozenset(
+    {
+        "com.atproto.server.refreshSession",
+        "com.atproto.server.createSession",
+        "com.atproto.server.deleteSession",
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.putRecord",
+        "com.atproto.repo.deleteRecord",
+    }
+)
+
+
 def _is_error(ex: Exchange) -> bool:
     body = ex.json()
     return ex.status >= 400 and isinstance(body, dict) and "error" in body
@@ -101,13 +114,11 @@ def json_as_text(ex: Exchange) -> bool:
 @request_fault("xrpc-procedure-on-get", "xrpc", PDS, ("xrpc",))
 def procedure_on_get(ex: Exchange) -> bool:
     """A procedure called with GET runs anyway, as a POST (XRPC: procedures are POST only)."""
-    if ex.method == "GET" and ex.nsid in (
-        "com.atproto.server.createSession",
-        "com.atproto.repo.createRecord",
-    ):
+    if ex.method == "GET" and ex.nsid in _PROCEDURES:
         ex.method = "POST"
-        ex.request_headers["content-type"] = "application/json"
-        ex.request_body = ex.request_body or b"{}"
+        if ex.nsid != "com.atproto.server.refreshSession":  # the one procedure without an input body
+            ex.request_headers["content-type"] = "application/json"
+            ex.request_body = ex.request_body or b"{}"
         return True
     return False
 
@@ -305,7 +316,7 @@ def list_records_cursor_dropped(ex: Exchange) -> bool:
     return False
 
 
-@response_fault("list-records-limit-ignored", "lists", PDS, ("repo",))
+@response_fault("list-records-first-missing", "lists", PDS, ("repo",))
 def list_records_record_missing(ex: Exchange) -> bool:
     """listRecords leaves out the first record of every page of two or more."""
     body = ex.json()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.fault: Fault | None = None
         self.applied = 0  # exchanges and frames the current fault changed
+        # Service URL -> proxy URL, rewritten in DID documents this proxy serves (see :meth:`relocate`).
+        self.relocations: dict[str, str] = {}
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=_UPSTREAM_TIMEOUT_S, trust_env=False)
         handler = _handler_for(self)
@@ -163,9 +166,28 @@ class FaultProxy:
             ex.status = resp.status_code
             ex.headers = {k.lower(): v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
             ex.body = resp.content
+            self.relocate(ex)
             if fault is not None and fault.on_response is not None and fault.on_response(ex):
                 self.count()
         return ex
+
+    def relocate(self, ex: Exchange) -> None:
+        """In a DID document (``GET /did:...`` at a PLC), name the proxies instead of the services they front.
+
+        The PDS registers its own URL, so behind a proxy the suites would see a document that does not point
+        at the PDS they talk to, and fail for the proxy's sake. The document is derived, unsigned data; the
+        signed operations (``/log``, ``/data``, ``/export``) are left exactly as the PLC sent them.
+        """
+        segments = ex.path.strip("/").split("/")
+        if (
+            not self.relocations
+            or ex.method != "GET"
+            or len(segments) != 1
+            or not segments[0].startswith("did:")
+        ):
+            return
+        for real, proxied in self.relocations.items():
+            ex.body = re.sub(re.escape(real.encode()) + rb"(?![0-9])", proxied.encode(), ex.body)
 
     # -- WebSocket -----------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from atcheck.errors import UsageError
 from atcheck.paths import project_root, suites_dir
@@ -132,6 +133,20 @@ def proxied_target(
     return TargetSpec(name=spec.name, manifest=manifest, launcher="url")
 
 
+def relocate(proxies: dict[Role, FaultProxy]) -> None:
+    """Have the PLC proxy name the other proxies in DID documents, by the names services publish (a PDS on
+    port N publishes ``http://localhost:N``)."""
+    plc = proxies.get(Role.PLC)
+    if plc is None:
+        return
+    for role, proxy in proxies.items():
+        if role == Role.PLC:
+            continue
+        port = urlsplit(proxy.upstream).port
+        for host in ("localhost", "127.0.0.1"):
+            plc.relocations[f"http://{host}:{port}"] = proxy.url
+
+
 def run_suites(
     target: TargetSpec, areas: Iterable[str], out: Path, log: Path, suites_root: Path | None = None
 ) -> dict[str, str]:
@@ -210,6 +225,7 @@ def selfcheck(
                 endpoint = running.endpoints.get(role)
                 if endpoint is not None:
                     proxies[role] = FaultProxy(role.value, endpoint.url)
+            relocate(proxies)
             proxied = proxied_target(spec, running.endpoints, proxies)
             mine = [f for f in faults if f.role in {r.value for r in proxies}]
             result.not_applicable[spec.name] = [f.name for f in faults if f not in mine]
