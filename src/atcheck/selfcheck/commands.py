@@ -37,6 +37,16 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=cmd_selfcheck)
 
 
+def _term_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the stack, the proxies and the worker are stopped on the way out."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -52,6 +62,7 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
             print(f"{'':<34} {fault.doc}")
         return 0
     targets = [parse_target(t, launcher="process") for t in args.target or ["reference"]]
+    _term_as_interrupt()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.report_dir) if args.report_dir else project_root() / "reports" / f"selfcheck-{stamp}"
     check = selfcheck(targets, faults, out, progress=lambda line: print(line, flush=True))
