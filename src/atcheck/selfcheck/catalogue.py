@@ -793,7 +793,18 @@ def plc_rotation_reversed(ex: Exchange) -> bool:
     return False
 
 
-@response_fault("plc-export-entry-missing", "identity", PLC, ("plc",))
+@response_fault(
+    "plc-export-entry-missing",
+    "identity",
+    PLC,
+    ("plc",),
+    survives=(
+        "never triggered on the reference: its PLC (@did-plc/server 0.0.1, in-memory) serves an empty "
+        "/export (a known failure in suites/baseline.toml), so there is no entry to leave out; against a "
+        "directory that serves its export, test_the_export_agrees_with_the_audit_log compares it with the "
+        "audit log entry by entry"
+    ),
+)
 def plc_export_missing(ex: Exchange) -> bool:
     """``/export`` leaves out its first operation."""
     if ex.path == "/export" and ex.ok and ex.body.count(b"\n") >= 1:
