@@ -924,7 +924,17 @@ def label_val_changed(ex: Exchange) -> bool:
     return False
 
 
-@response_fault("label-query-cursor-dropped", "labels", LABELER, ("labels",))
+@response_fault(
+    "label-query-cursor-dropped",
+    "labels",
+    LABELER,
+    ("labels",),
+    survives=(
+        "on @skyware/labeler 0.2.0 test_the_cursor_pages_through_every_label_once already fails (the labeler "
+        "returns a label twice while paging), so there is no passing test left to notice a missing cursor; "
+        "on a labeler whose paging works, that test follows the cursor to the end and catches it"
+    ),
+)
 def label_cursor_dropped(ex: Exchange) -> bool:
     """queryLabels omits its ``cursor``: a client cannot page."""
     body = ex.json()

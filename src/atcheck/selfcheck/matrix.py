@@ -40,7 +40,7 @@ def write_matrix(check: Selfcheck, out: Path) -> dict[str, Path]:
 
 def _row(r: FaultResult) -> str:
     verdict = "✓ killed" if r.killed else "✗ SURVIVED"
-    css = "pass" if r.killed else "fail"
+    css = "good" if r.killed else "bad"
     tests = "".join(f"<li><code>{_e(t)}</code></li>" for t in r.tests) or "<li class='muted'>none</li>"
     notes = []
     if r.survives:
