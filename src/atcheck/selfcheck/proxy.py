@@ -18,9 +18,11 @@ import json
 import re
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from typing import Protocol as Interface
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -28,9 +30,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import Protocol, Side
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.connection import Connection
-
-if TYPE_CHECKING:
-    from atcheck.selfcheck.faults import Fault
 
 __all__ = ["Exchange", "FaultProxy", "StreamContext"]
 
@@ -110,6 +109,21 @@ class StreamContext:
     query: dict[str, list[str]]
     index: int = 0  # frames seen so far from the service
     state: dict[str, Any] = field(default_factory=dict)
+
+
+class Fault(Interface):
+    """What the proxy needs of a fault (a :class:`atcheck.selfcheck.faults.Fault`): its role and hooks."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def on_request(self) -> Callable[[Exchange], bool] | None: ...
+    @property
+    def on_response(self) -> Callable[[Exchange], bool] | None: ...
+    @property
+    def on_frame(self) -> Callable[[StreamContext, bytes], list[bytes] | None] | None: ...
+    @property
+    def on_subscribe(self) -> Callable[[StreamContext], str | None] | None: ...
 
 
 class FaultProxy:
