@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "atcheck.containers.commands",
     "atcheck.installer",
     "atcheck.report.commands",
+    "atcheck.selfcheck.commands",
 )
 
 

@@ -10,6 +10,7 @@ once per target of the run. The plugin is this package's modules, each one job:
   ``@pytest.mark.together`` tests moved to the end of the session;
 - :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``relay_over_twins``,
   ``sibling_targets``, ``account``..., each started lazily;
+- :mod:`.draws`: a derandomized property test draws the same examples however the session started;
 - :mod:`.results` and :mod:`.outcomes`: one result per (test, target) with its evidence, capabilities a
   target lacks skipped, the baseline applied;
 - :mod:`.terminal`: progress lines and the closing summary;
@@ -27,6 +28,7 @@ from atcheck.pytest_plugin.collection import (
     pytest_generate_tests,
 )
 from atcheck.pytest_plugin.configure import pytest_addoption, pytest_configure, pytest_report_header
+from atcheck.pytest_plugin.draws import pytest_runtest_call
 from atcheck.pytest_plugin.fixtures import (
     _atcheck_fresh_evidence,
     _atcheck_recorder,
@@ -61,6 +63,7 @@ __all__ = [
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_report_header",
+    "pytest_runtest_call",
     "pytest_runtest_makereport",
     "pytest_runtest_setup",
     "pytest_sessionfinish",

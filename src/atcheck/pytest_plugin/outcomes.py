@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis.errors import Flaky
 
 from atcheck.failure import ConformanceFailure
 from atcheck.report.model import Outcome, TestResult
@@ -18,6 +19,10 @@ from atcheck.xrpc.client import TransportFailure
 
 _REPRODUCE = re.compile(r"@reproduce_failure\((['\"][^'\"]+['\"], b['\"][A-Za-z0-9+/=]+['\"])\)")
 _MESSAGE_CHARS = 2000
+_REPLAY_NOTE = (
+    "\n(Hypothesis could not replay this failure: the first attempt changed the server's state, so the "
+    "replay met another answer; the failure above is what the server did)"
+)
 
 
 def outcome_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Outcome, str]:
@@ -28,12 +33,40 @@ def outcome_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[
     if report.passed:
         return Outcome.PASSED, ""
     exc = call.excinfo.value if call.excinfo is not None else None
+    cause = check_failure_in(exc)
+    if cause is not None and cause is not exc and report.when == "call":
+        # Hypothesis could not replay the failure (the server's state had changed: a fixed rkey now taken),
+        # or found several: the server's defect is the check that failed, not Hypothesis's complaint.
+        several = f"\n(one of {_count(exc)} failures Hypothesis found)"
+        note = _REPLAY_NOTE if isinstance(exc, Flaky) else several
+        return Outcome.FAILED, (str(cause) or "assertion failed") + note
     message = f"{type(exc).__name__}: {exc}" if exc is not None else str(report.longrepr)[:_MESSAGE_CHARS]
     if isinstance(exc, ConformanceFailure | TransportFailure) and report.when == "call":
         return Outcome.FAILED, str(exc)
     if isinstance(exc, AssertionError) and report.when == "call":
         return Outcome.FAILED, str(exc) or "assertion failed"
     return Outcome.ERROR, message
+
+
+def check_failure_in(exc: BaseException | None) -> BaseException | None:
+    """The first failed check in ``exc``: itself, or one Hypothesis wrapped in an exception group.
+
+    Hypothesis raises ``FlakyFailure`` (an exception group) when a failing example passes on replay, as one
+    does against a live server whose state the first attempt changed, and an ``ExceptionGroup`` when it
+    found several distinct failures; the server's defect is the failure inside.
+    """
+    if isinstance(exc, ConformanceFailure | TransportFailure | AssertionError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = check_failure_in(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _count(exc: BaseException | None) -> int:
+    return len(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else 1
 
 
 def add_hypothesis_details(result: TestResult, longrepr: str, notes: list[str]) -> None:

@@ -14,7 +14,13 @@ import pytest
 
 from atcheck.catalogue import load_catalogue
 from atcheck.pytest_plugin import allure_output, terminal
-from atcheck.pytest_plugin.outcomes import add_hypothesis_details, apply_baseline, outcome_of, with_liveness
+from atcheck.pytest_plugin.outcomes import (
+    add_hypothesis_details,
+    apply_baseline,
+    check_failure_in,
+    outcome_of,
+    with_liveness,
+)
 from atcheck.pytest_plugin.peers import interop_of, peers_of
 from atcheck.pytest_plugin.state import RESULT_KEY, requirement_ids, run_of, target_param
 from atcheck.report.defects import charged_role
@@ -136,7 +142,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         interop=interop_of(item),
     )
     if result_outcome in (Outcome.FAILED, Outcome.ERROR):
-        notes = getattr(call.excinfo.value, "__notes__", []) if call.excinfo is not None else []
+        exc = call.excinfo.value if call.excinfo is not None else None
+        # A failure Hypothesis wrapped (flaky on replay) carries the example in its own notes.
+        notes = [*getattr(exc, "__notes__", []), *getattr(check_failure_in(exc) or exc, "__notes__", [])]
         add_hypothesis_details(result, str(report.longrepr or ""), [str(n) for n in notes])
     item.stash[RESULT_KEY] = result
     run.results.append(result)

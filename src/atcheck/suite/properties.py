@@ -3,9 +3,9 @@
 Suites run against real servers, so property-based tests get few examples, no deadline (a PDS write takes
 milliseconds to seconds) and no example database (nothing is written into the user's working directory).
 With ``CI`` or ``ATCHECK_DERANDOMIZE`` set, examples are derandomized, so that two runs send the same requests
-and a report differs only when a server's behaviour does. Failing examples are shrunk, so the report shows a
-minimal one; against a live server each shrink step is a request, so ``ATCHECK_SHRINK=0`` reports them as
-found.
+and a report differs only when a server's behaviour does (the plugin pins each test's draws:
+:mod:`atcheck.pytest_plugin.draws`). Failing examples are shrunk, so the report shows a minimal one;
+against a live server each shrink step is a request, so ``ATCHECK_SHRINK=0`` reports them as found.
 
 Use it as a decorator: ``@SUITE_SETTINGS`` above ``@given(...)``.
 """

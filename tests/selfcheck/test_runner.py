@@ -1,0 +1,104 @@
+"""A selfcheck end to end on a fake: a fault the fake suite catches is killed, one it cannot see survives,
+and both reach selfcheck.json and selfcheck.html, survivors first.
+
+The target is the plugin self-tests' fake PDS, started by the process launcher behind a real proxy; the
+suite is a small one written into a temp folder; each run is a real worker process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from atcheck.selfcheck.faults import Fault
+from atcheck.selfcheck.matrix import write_matrix
+from atcheck.selfcheck.proxy import Exchange
+from atcheck.selfcheck.runner import selfcheck
+from atcheck.targets.manifest import load_manifest
+from atcheck.targets.spec import TargetSpec
+
+FAKE = Path(__file__).resolve().parents[1] / "run" / "fake_pds.py"
+
+SUITE = textwrap.dedent(
+    """
+    import pytest
+    from atcheck.checks import expect_equal, expect_ok
+
+    @pytest.mark.requirement("XRPC-HTTP-01")
+    def test_describe_names_the_server(pds):
+        resp = pds.query("com.atproto.server.describeServer")
+        expect_equal(expect_ok(resp).get("did"), "did:web:fake.test", "describeServer's did", resp)
+    """
+)
+
+
+def _drop_did(ex: Exchange) -> bool:
+    body = ex.json()
+    if ex.nsid == "com.atproto.server.describeServer" and isinstance(body, dict):
+        body.pop("did", None)
+        ex.set_json(body)
+        return True
+    return False
+
+
+def _extra_header(ex: Exchange) -> bool:
+    ex.headers["x-harmless"] = "1"
+    return True
+
+
+CAUGHT = Fault("did-dropped", "xrpc", "pds", ("fake",), "describeServer loses its did", on_response=_drop_did)
+UNSEEN = Fault(
+    "extra-header", "xrpc", "pds", ("fake",), "an extra header", on_response=_extra_header,
+    survives="no rule forbids an extra header",
+)  # fmt: skip
+
+
+def _manifest(tmp_path: Path) -> TargetSpec:
+    path = tmp_path / "fake.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            name = "fake"
+            implementation = "fake-pds"
+            version = "0"
+            provisioning = "given"
+            capabilities = ["server.describe"]
+
+            [[service]]
+            name = "pds"
+            roles = ["pds"]
+            health = {{ path = "/xrpc/_health", timeout = 5 }}
+            [service.process]
+            command = ["{{python}}", "{FAKE}", "{{port}}", "{tmp_path / "fake.pid"}"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    return TargetSpec.of(load_manifest(path), "process")
+
+
+def test_a_caught_fault_is_killed_and_an_unseen_one_survives(tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    (suites / "fake").mkdir(parents=True)
+    (suites / "fake" / "test_fake.py").write_text(SUITE, encoding="utf-8")
+    out = tmp_path / "out"
+    check = selfcheck([_manifest(tmp_path)], [CAUGHT, UNSEEN], out, suites_root=suites)
+    rows = {r.fault: r for r in check.results}
+    assert rows["did-dropped"].killed, rows
+    assert [t.rsplit("::", 1)[-1] for t in rows["did-dropped"].tests] == ["test_describe_names_the_server"]
+    assert rows["did-dropped"].applied >= 1
+    assert not rows["extra-header"].killed and rows["extra-header"].applied >= 1
+    written = write_matrix(check, out)
+    matrix = json.loads(written["json"].read_text())
+    assert [r["fault"] for r in matrix] == ["extra-header", "did-dropped"]  # survivors first
+    assert {"fault", "area", "killed", "tests"} <= set(matrix[0])
+    assert matrix[0]["survives"] == "no rule forbids an extra header"
+    page = written["html"].read_text()
+    assert "SURVIVED" in page and "extra-header" in page and "Content-Security-Policy" in page
+    pid = int((tmp_path / "fake.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the target was stopped
