@@ -60,6 +60,11 @@ SUBSCRIBE_REPOS: Final = "com.atproto.sync.subscribeRepos"
 #: oversize frame is *seen* and reported by the suite instead of being cut off by the WebSocket library.
 READ_LIMIT_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_TIMEOUT_S: Final = 10.0
+#: How often a waiting read looks whether the server's Close frame has come. websockets' recv() reports a
+#: close only once the TCP connection is gone, which some servers (arroba under werkzeug) delay by ~15 s
+#: after sending Close; the stream is closed when Close arrives (RFC 6455 §7.1.4: "_The WebSocket Closing
+#: Handshake is Started_").
+CLOSE_POLL_S: Final = 0.1
 #: Evidence per subscription: the first and the last frames, one line each.
 _LOG_HEAD: Final = 8
 _LOG_TAIL: Final = 24
@@ -291,15 +296,23 @@ class Subscription:
         """
         if self._closed:
             raise StreamFailure("the stream to be open", self._closed_text(), self.name)
-        try:
-            data = self._ws.recv(timeout=max(0.0, timeout))
-        except TimeoutError:
-            return None
-        except ConnectionClosed as exc:
-            self._note_closed(exc)
-            raise StreamFailure(
-                "the stream to stay open and send valid frames", self._closed_text(), self.name
-            ) from None
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                data = self._ws.recv(timeout=max(0.0, min(CLOSE_POLL_S, deadline - time.monotonic())))
+                break
+            except TimeoutError:
+                close = self._ws.protocol.close_rcvd
+                if close is not None:
+                    # The server sent its Close frame and every frame before it has been read: the stream
+                    # is closed, even while the TCP teardown lags (websockets' recv() waits for that).
+                    self._note_closed_by(close.code, close.reason)
+                    raise self._closed_failure() from None
+                if time.monotonic() >= deadline:
+                    return None
+            except ConnectionClosed as exc:
+                self._note_closed(exc)
+                raise self._closed_failure() from None
         index = len(self.frames)
         try:
             frame = decode_frame(data, stream=self.name, index=index)
@@ -406,15 +419,24 @@ class Subscription:
     def __iter__(self) -> Iterator[Frame]:
         return iter(self.frames)
 
+    def _closed_failure(self) -> StreamFailure:
+        return StreamFailure("the stream to stay open and send valid frames", self._closed_text(), self.name)
+
     def _note_closed(self, exc: ConnectionClosed) -> None:
-        self._closed = True
         rcvd = exc.rcvd
-        self.close_code = rcvd.code if rcvd is not None else None
-        self.close_reason = rcvd.reason if rcvd is not None else ""
         cause = exc.__cause__
         if rcvd is None and cause is not None:
             # Not a close by the server: the client failed the connection (invalid WebSocket data).
-            self.close_reason = f"{type(cause).__name__}: {cause}"
+            self._note_closed_by(None, f"{type(cause).__name__}: {cause}")
+        elif rcvd is not None:
+            self._note_closed_by(rcvd.code, rcvd.reason)
+        else:
+            self._note_closed_by(None, "")
+
+    def _note_closed_by(self, code: int | None, reason: str) -> None:
+        self._closed = True
+        self.close_code = code
+        self.close_reason = reason
         self._log.end(f"[{self._closed_text()}]")
 
     def _closed_text(self) -> str:
