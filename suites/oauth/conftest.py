@@ -6,6 +6,7 @@ authorization server reports every OAuth test as skipped, with the reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from atcheck.suite.oauth import (
     CLIENT_HOST,
     CLIENT_ZONE,
     ClientHost,
+    FirstNonce,
     OAuthClient,
     OAuthServer,
     Tokens,
@@ -74,3 +76,29 @@ def loopback(oauth_server: OAuthServer) -> OAuthClient:
 def tokens(loopback: OAuthClient, module_account: Account) -> Tokens:
     """A fresh session of the module's account through the whole flow, for the ``loopback`` client."""
     return loopback.login(module_account)
+
+
+@pytest.fixture(scope="session")
+def _first_nonces() -> dict[str, FirstNonce]:
+    """Target name -> the first DPoP nonce the run saw from its authorization server."""
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def _nonce_clock(
+    _not_in_containers: None,
+    target: TargetUnderTest,
+    _first_nonces: dict[str, FirstNonce],
+    request: pytest.FixtureRequest,
+) -> None:
+    """Start the nonce-rotation clock at a target's first OAuth test: OAUTH-DPOP-03 (which runs last, marked
+    ``late``) judges rotation from this moment, so the run's length pays for its wait."""
+    if target.name not in _first_nonces:
+        client: OAuthClient = request.getfixturevalue("loopback")
+        _first_nonces[target.name] = FirstNonce(client.current_nonce(), time.monotonic())
+
+
+@pytest.fixture
+def first_nonce(target: TargetUnderTest, _first_nonces: dict[str, FirstNonce]) -> FirstNonce:
+    """The first DPoP nonce the run saw from the target's authorization server, and when."""
+    return _first_nonces[target.name]

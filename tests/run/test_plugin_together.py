@@ -59,3 +59,36 @@ def test_together_tests_run_last_and_see_every_target_they_run_against(tmp_path:
     ), first
     assert second.startswith("siblings=pds-b,pds-a "), second
     assert second.endswith("together:pds-a together:pds-b"), second
+
+
+LATE_SUITE = textwrap.dedent(
+    """
+    import pytest
+
+    SEEN = []
+
+    @pytest.mark.requirement("SYNC-ES-01")
+    @pytest.mark.role("pds")
+    @pytest.mark.late
+    def test_late(target, record_property):
+        SEEN.append(f"late:{target.name}")
+        record_property("atcheck_note", " ".join(SEEN))
+
+    @pytest.mark.requirement("SYNC-ES-01")
+    @pytest.mark.role("pds")
+    def test_zafter(target):
+        SEEN.append(f"after:{target.name}")
+    """
+)
+
+
+def test_late_tests_run_after_every_other_test(tmp_path: Path) -> None:
+    """``@pytest.mark.late`` (a test that counts time from early in the run, such as the DPoP nonce's
+    rotation) runs after every other test of the session, for every target."""
+    pds_a = _manifest(tmp_path, "pds-a", '["pds"]')
+    pds_b = _manifest(tmp_path, "pds-b", '["pds"]')
+    code, output, report = _run(tmp_path, pds_a, pds_b, suite=LATE_SUITE)
+    assert code == 0, output
+    late = {r["target"]: r["message"] for r in report["results"] if r["test_id"].endswith("test_late")}
+    assert late["pds-a"] == "after:pds-a after:pds-b late:pds-a", late
+    assert late["pds-b"] == "after:pds-a after:pds-b late:pds-a late:pds-b", late

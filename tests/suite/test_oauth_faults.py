@@ -1,5 +1,5 @@
 """An authorization server that accepts plain PKCE, a reused code, or a token without DPoP fails the OAuth
-suite's verdicts; a well-behaved one passes them.
+suite's verdicts; a well-behaved one passes them. So does one whose DPoP nonce never rotates.
 
 The fault is a small in-process authorization and resource server (this file): PAR, an authorization endpoint
 that approves at once, the token endpoint and ``getSession``, with DPoP nonces. It checks only what these
@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,7 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from atcheck.checks import ConformanceFailure
-from atcheck.suite.oauth import OAuthClient, discover, loopback_client
+from atcheck.suite.oauth import FirstNonce, OAuthClient, discover, loopback_client
 from atcheck.suite.oauth_checks import (
     plain_pkce_is_refused,
     reused_code_is_refused,
@@ -224,3 +227,31 @@ def test_the_verdict_passes_a_well_behaved_server(fake_as: XrpcClient, fault: st
     FakeAuthorizationServer.mode = "good"
     client = OAuthClient(discover(fake_as), loopback_client())
     VERDICTS[fault][0](client)
+
+
+def _nonce_rotation_verdict() -> Callable[[OAuthClient, FirstNonce], None]:
+    """The suite's own OAUTH-DPOP-03 test function (suites are not packages: loaded from its file)."""
+    path = Path(__file__).resolve().parents[2] / "suites" / "oauth" / "test_oauth_dpop.py"
+    spec = importlib.util.spec_from_file_location("atcheck_selftest_oauth_dpop", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    verdict: Callable[[OAuthClient, FirstNonce], None] = (
+        module.test_the_server_nonce_rotates_within_five_minutes
+    )
+    return verdict
+
+
+def test_a_nonce_that_never_rotates_fails(fake_as: XrpcClient) -> None:
+    """The fake's nonce is fixed: first seen more than 5 minutes ago and still the same, it fails at once."""
+    FakeAuthorizationServer.mode = "good"
+    client = OAuthClient(discover(fake_as), loopback_client())
+    seen = FirstNonce(client.current_nonce(), time.monotonic() - 400)
+    with pytest.raises(ConformanceFailure, match="a new DPoP nonce within 300 s"):
+        _nonce_rotation_verdict()(client, seen)
+
+
+def test_a_nonce_that_changed_since_the_first_passes(fake_as: XrpcClient) -> None:
+    FakeAuthorizationServer.mode = "good"
+    client = OAuthClient(discover(fake_as), loopback_client())
+    _nonce_rotation_verdict()(client, FirstNonce("an-earlier-nonce", time.monotonic()))

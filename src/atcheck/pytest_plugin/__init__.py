@@ -7,7 +7,7 @@ once per target of the run. The plugin is this package's modules, each one job:
   them, or from the :class:`~atcheck.run_options.RunOptions` that ``atcheck run`` hands it;
 - :mod:`.collection`: ``@pytest.mark.requirement`` IDs checked against the catalogue (an unknown ID, or a
   suite test without one, fails collection), every target test parametrized over the run's targets, and
-  ``@pytest.mark.together`` tests moved to the end of the session;
+  ``@pytest.mark.together`` and ``@pytest.mark.late`` tests moved to the end of the session;
 - :mod:`.fixtures`: ``target``, ``pds``, ``plc``, ``peer``, ``twin``, ``upstreams``, ``relay_over_twins``,
   ``sibling_targets``, ``account``..., each started lazily;
 - :mod:`.draws`: a derandomized property test draws the same examples however the session started;

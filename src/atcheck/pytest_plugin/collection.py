@@ -54,13 +54,14 @@ def _targets_for(definition: pytest.Item, run: Run) -> list[str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Move ``@pytest.mark.together`` tests to the end of the session, each test's targets side by side.
+    """Move ``@pytest.mark.together`` (and ``late``) tests to the end of the session, each test's targets
+    side by side.
 
     Runs after every reordering of collection (pytest groups tests by target there), so the instances of
     such a test follow one another: the first observes all targets at once (``sibling_targets``) and the
     others find their verdict ready, and by then no other test is left to write to any target.
     """
-    together = [i for i in session.items if i.get_closest_marker("together") is not None]
+    together = [i for i in session.items if _runs_last(i)]
     if not together:
         return
     moved = {id(i) for i in together}
@@ -72,6 +73,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         first.setdefault(_test_key(item), order[id(item)])
     together.sort(key=lambda i: (first[_test_key(i)], order[id(i)]))
     session.items[:] = rest + together
+
+
+def _runs_last(item: pytest.Item) -> bool:
+    """``together`` tests, and ``late`` ones: they judge something that takes time to show (a DPoP nonce's
+    rotation), so the run's own length pays for the wait."""
+    return any(item.get_closest_marker(m) is not None for m in ("together", "late"))
 
 
 def _test_key(item: pytest.Item) -> str:

@@ -124,6 +124,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "late: the test runs at the end of the session, after every other test (it judges something that "
+        "takes time to show, and the run's own length pays for the wait)",
+    )
+    config.addinivalue_line(
+        "markers",
         "interop(scenario, producer=FIXTURE, consumer=FIXTURE): the direction of a test between two "
         "implementations, for the report's interop matrix (e.g. producer='target', consumer='twin')",
     )

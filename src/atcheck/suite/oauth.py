@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from atcheck.checks import ConformanceFailure, expect, expect_status
@@ -43,6 +44,7 @@ __all__ = [
     "ClientHost",
     "Document",
     "Es256Key",
+    "FirstNonce",
     "OAuthClient",
     "OAuthServer",
     "Pending",
@@ -240,6 +242,13 @@ class Pending:
 SignIn = Callable[["OAuthClient", str, Any], Redirect]
 
 
+class FirstNonce(NamedTuple):
+    """The first DPoP nonce a run saw from an authorization server, and when (``time.monotonic()``)."""
+
+    nonce: str
+    seen_at: float
+
+
 @dataclass
 class OAuthClient:
     """atcheck as one OAuth client of one authorization server, with one DPoP key (``key``).
@@ -342,6 +351,16 @@ class OAuthClient:
     ) -> XrpcResponse:
         url = self.server.endpoint("pushed_authorization_request_endpoint")
         return self.send("POST", url, form=fields, proof=proof, retry_nonce=retry_nonce)
+
+    def current_nonce(self) -> str:
+        """The authorization server's current DPoP nonce: what it answers a nonce-less PAR proof with
+        (``use_dpop_nonce`` and a ``DPoP-Nonce`` header)."""
+        url = self.server.endpoint("pushed_authorization_request_endpoint")
+        fields = self.par_fields(Pkce.new(), f"s-{time.time_ns()}")
+        resp = self.par(fields, proof=lambda nonce: dpop_proof(self.key, "POST", url), retry_nonce=False)
+        nonce = resp.headers.get("dpop-nonce")
+        expect(bool(nonce), "a DPoP-Nonce header", dict(resp.headers), resp)
+        return str(nonce)
 
     def push(self, **overrides: str | None) -> Pending:
         """PAR with a fresh PKCE pair and state; fails unless the server answers with a request_uri."""
