@@ -1,6 +1,8 @@
-"""The ``atcheck report`` command group: ``diff``, ``merge`` and ``site``, all from report.json files.
+"""The ``atcheck report`` command group: ``diff``, ``stability``, ``merge`` and ``site``, all from report.json
+files.
 
-Each handler returns the exit status (``diff``: 1 when the new run has a regression; ``merge``: 1 when a
+Each handler returns the exit status (``diff``: 1 when the new run has a regression; ``stability``: 1 when
+any result's verdict differs between the runs; ``merge``: 1 when a
 MUST requirement failed other than as a known failure, as ``atcheck run`` of the whole run would; ``site``:
 0) and raises :class:`atcheck.errors.UsageError` (exit 2, one line) for input it cannot use: a missing or
 malformed report, shards that do not fit together. Nothing here starts a target.
@@ -17,7 +19,7 @@ from atcheck.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``report diff|merge|site`` to the ``atcheck`` command."""
+    """Add ``report diff|stability|merge|site`` to the ``atcheck`` command."""
     report = subparsers.add_parser("report", help="compare, merge and publish reports")
     sub = report.add_subparsers(dest="report_command", metavar="ACTION", required=True)
 
@@ -34,6 +36,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "values such as DIDs, CIDs, ports and timings are masked)",
     )
     diff.set_defaults(func=cmd_diff)
+
+    stability = sub.add_parser(
+        "stability",
+        help="did repeated runs give every test the same verdict? (exit 1 if any differs)",
+    )
+    stability.add_argument(
+        "runs", nargs="+", metavar="RUN", help="two or more run directories or report.json files"
+    )
+    stability.add_argument("--json", action="store_true", help="machine-readable output")
+    stability.set_defaults(func=cmd_stability)
 
     merge = sub.add_parser(
         "merge",
@@ -61,6 +73,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(result))
     return 1 if result.has_regressions else 0
+
+
+def cmd_stability(args: argparse.Namespace) -> int:
+    from atcheck.report.diff import load
+    from atcheck.report.stability import compare_runs, render_text
+
+    result = compare_runs([load(run) for run in args.runs])
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_text(result))
+    return 0 if result.stable else 1
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
