@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -72,6 +73,10 @@ def test_a_harness_that_answers_wrongly_is_caught_with_its_inputs(tmp_path: Path
     assert failed["outcome"] == "failed"
     assert "expected invalid (rejected), the library accepted it" in failed["message"]
     assert '"value": ".."' in failed["message"]  # the disagreeing input, as evidence
+    # The set of disagreeing inputs is the failure's case key, so a baseline entry excuses exactly that set.
+    assert re.search(r"cases disagree \[case: \d+-disagree-[0-9a-f]{10}\]", failed["message"]), failed[
+        "message"
+    ]
     assert failed["evidence"] and failed["evidence"][0]["method"] == "HARNESS"
 
 
@@ -84,3 +89,14 @@ def test_a_harness_that_breaks_is_an_error_with_one_clear_line(tmp_path: Path, m
     message = results["SYN-RKEY-02"]["message"]
     assert "the harness broke on syntax.valid" in message and says in message
     assert "Traceback" not in output
+
+
+def test_the_case_key_names_the_set_of_disagreeing_inputs() -> None:
+    from atcheck.libs.case import Case
+    from atcheck.suite.libs import disagreement_key
+
+    a = Case("syntax.valid", {"kind": "rkey", "value": ".."}, "reject", "SYN-RKEY-02", source="v:1")
+    b = Case("syntax.valid", {"kind": "rkey", "value": "."}, "reject", "SYN-RKEY-02", source="v:2")
+    assert disagreement_key([a, b]) == disagreement_key([b, a])  # order does not matter
+    assert disagreement_key([a]).startswith("1-disagree-")
+    assert disagreement_key([a]) != disagreement_key([b]) != disagreement_key([a, b])

@@ -13,6 +13,7 @@ names the input it broke on; the harness is restarted for the next test.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from atcheck.baseline import case_tag
 from atcheck.errors import AtcheckError
 from atcheck.failure import ConformanceFailure
 from atcheck.libs import cases_data, cases_lexicon, cases_repo, cases_syntax
@@ -40,6 +42,7 @@ __all__ = [
     "check_cases",
     "crypto_cases",
     "data_cases",
+    "disagreement_key",
     "lexicon_cases",
     "lexicon_data_cases",
     "library",
@@ -206,6 +209,7 @@ def check_cases(
     answers, seconds = _ask(lib, cases)
     unsupported = 0
     disagreements: list[str] = []
+    disagreeing: list[Case] = []
     for case, answer in zip(cases, answers, strict=True):
         verdict = judge(case, answer)
         if verdict.status == "unsupported":
@@ -213,6 +217,7 @@ def check_cases(
         elif verdict.status == "disagree":
             why = f" [{case.why}]" if case.why else ""
             disagreements.append(f"{case.source}{why}: {case.show()} -> {verdict.detail}")
+            disagreeing.append(case)
             lib.target.recorder.record(_evidence(lib, case, answer, verdict.detail))
     tally = Tally(len(cases), len(cases) - unsupported - len(disagreements), unsupported, seconds)
     if unsupported == len(cases):
@@ -224,11 +229,24 @@ def check_cases(
         judged = len(cases) - unsupported
         raise Disagreement(
             f"expected {lib.name} to agree with atcheck's oracle on every case of {rule}; "
-            f"{len(disagreements)} of {judged} cases disagree:\n  {listed}{more}\n({tally.note()})"
+            f"{len(disagreements)} of {judged} cases disagree {case_tag(disagreement_key(disagreeing))}:"
+            f"\n  {listed}{more}\n({tally.note()})"
         )
     if note is not None:
         note(tally.note())
     return tally
+
+
+def disagreement_key(cases: Iterable[Case]) -> str:
+    """The case key of a library's failure: which inputs disagreed, as a count and a digest of them.
+
+    A row's test puts many cases to the library, so a baseline entry naming the test alone would excuse any
+    later disagreement on that row too. With this key (``[case: 3-disagree-1a2b3c4d5e]``) an entry excuses
+    exactly the set of inputs it was written for; one more disagreeing input is a new failure.
+    """
+    inputs = sorted(f"{c.source}|{c.op}|{json.dumps(c.args, sort_keys=True, default=repr)}" for c in cases)
+    digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:10]
+    return f"{len(inputs)}-disagree-{digest}"
 
 
 class Disagreement(ConformanceFailure):
