@@ -22,6 +22,7 @@ DATA_DIRS = ("suites", "schemas", "implementations", "containers", "fixtures")
 DATA_FILES = (
     "conftest.py",  # the Hypothesis profiles the suites run under
     "pyproject.toml",  # pytest's options for the suites (import mode, markers, strict xfail)
+    "scripts/_setup-common.sh",  # sourced by every setup script below
     "scripts/setup-node.sh",
     "scripts/setup-arroba.sh",
     "scripts/setup-labeler.sh",

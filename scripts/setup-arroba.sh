@@ -16,28 +16,24 @@
 # python3.11, else python3).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-requirements="$here/implementations/arroba/requirements.txt"
-cache_root="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
-
-die() {
-    echo "setup-arroba: $*" >&2
-    exit 1
-}
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-arroba
+requirements="$ROOT/implementations/arroba/requirements.txt"
+cache_root="$(cache_dir)"
 
 base_python() {
     if [[ -n "${ARROBA_BASE_PYTHON:-}" ]]; then
-        command -v "$ARROBA_BASE_PYTHON" || die "ARROBA_BASE_PYTHON=$ARROBA_BASE_PYTHON is not an executable"
+        command -v "$ARROBA_BASE_PYTHON" || fail "ARROBA_BASE_PYTHON=$ARROBA_BASE_PYTHON is not an executable"
         return
     fi
-    command -v python3.11 || command -v python3 || die "no python3.11 or python3 on PATH (set ARROBA_BASE_PYTHON)"
+    command -v python3.11 || command -v python3 || fail "no python3.11 or python3 on PATH (set ARROBA_BASE_PYTHON)"
 }
 
-[[ -f "$requirements" ]] || die "missing $requirements"
+[[ -f "$requirements" ]] || fail "missing $requirements"
 
 base="$(base_python)"
 base_version="$("$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-    || die "cannot run $base"
+    || fail "cannot run $base"
 key="$({ cat "$requirements"; echo "python=$base_version"; } | sha256sum | cut -c1-16)"
 venv="$cache_root/arroba/$key"
 python="$venv/bin/python"
@@ -48,11 +44,11 @@ installed() {
 }
 
 if [[ "${1:-}" == "--print-env" ]]; then
-    installed || die "arroba is not installed (no complete venv at $venv); run: bash scripts/setup-arroba.sh"
+    installed || fail "arroba is not installed (no complete venv at $venv); run: bash scripts/setup-arroba.sh"
     echo "ARROBA_PYTHON=$python"
     exit 0
 elif [[ $# -gt 0 ]]; then
-    die "unknown argument '$1' (usage: setup-arroba.sh [--print-env])"
+    fail "unknown argument '$1' (usage: setup-arroba.sh [--print-env])"
 fi
 
 if installed; then
@@ -68,23 +64,24 @@ trap 'rm -rf "$tmp"' EXIT
 
 started=$SECONDS
 echo "setup-arroba: building the venv with $base ($base_version) in $tmp"
-"$base" -m venv "$tmp" || die "cannot create a venv with $base"
+"$base" -m venv "$tmp" || fail "cannot create a venv with $base"
 # --no-deps: the file is the complete resolved set, so pip installs exactly it; `pip check` proves it complete.
 "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements" \
-    || die "pip could not install $requirements (see the output above)"
-"$tmp/bin/python" -m pip check >/dev/null || die "the pinned set is inconsistent: $("$tmp/bin/python" -m pip check | head -1)"
+    || fail "pip could not install $requirements (see the output above)"
+"$tmp/bin/python" -m pip check >/dev/null || fail "the pinned set is inconsistent: $("$tmp/bin/python" -m pip check | head -1)"
 "$tmp/bin/python" -c 'import arroba.server, arroba.xrpc_sync, lexrpc.flask_server, flask_sock' \
-    || die "arroba does not import in the new venv"
+    || fail "arroba does not import in the new venv"
 touch "$tmp/.atcheck-complete"
 
 # Rename into place; if another install won the race meanwhile, keep theirs.
 if ! mv -T "$tmp" "$venv" 2>/dev/null; then
-    installed || die "cannot move the venv into $venv"
+    installed || fail "cannot move the venv into $venv"
     echo "setup-arroba: another install finished first; keeping it"
 fi
 trap - EXIT
 rm -rf "$tmp"
 # The interpreter finds its venv through bin/../pyvenv.cfg, so the renamed venv works; prove it.
-"$python" -c 'import arroba' || die "the venv does not work after moving it to $venv"
+"$python" -c 'import arroba' || fail "the venv does not work after moving it to $venv"
 echo "setup-arroba: installed in $((SECONDS - started)) s at $venv"
+note_installed
 echo "ARROBA_PYTHON=$python"

@@ -14,7 +14,8 @@
 #   finds the browser installed.
 set -euo pipefail
 
-fail() { echo "setup-chromium: $*" >&2; exit 1; }
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-chromium
 
 find_browser() {
     local name
@@ -37,10 +38,9 @@ find_browser >/dev/null && exit 0
 command -v apt-get >/dev/null 2>&1 || fail "chromium is missing and apt-get is not available to install it"
 [[ $(id -u) == 0 ]] || fail "chromium is missing; installing Debian's chromium needs root"
 
-cache="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
+cache="$(cache_dir)"
 mkdir -p "$cache"
-exec 9>"$cache/.chromium.lock"
-flock -w 900 9 || fail "timed out waiting for another chromium install (lock $cache/.chromium.lock)"
+take_lock "$cache/.chromium.lock" 900
 find_browser >/dev/null && exit 0  # installed by whoever held the lock
 
 echo "setup-chromium: installing Debian's chromium (once, ~1-2 min) ..." >&2
@@ -50,3 +50,4 @@ if ! apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; th
     apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || fail "apt-get install chromium failed"
 fi
 find_browser >/dev/null || fail "chromium installed but not on PATH"
+note_installed

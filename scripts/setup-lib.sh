@@ -22,38 +22,16 @@
 #   until the sources change), and atcheck reports that target as not run, with the reason.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-lib
 IMPL="$ROOT/implementations"
 
-fail() {
-  echo "setup-lib${LANG_NAME:+ $LANG_NAME}: $*" >&2
-  exit 1
-}
-
-cache_base() {
-  local base="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
-  case "$base" in
-    /*) ;;
-    *) base="$PWD/$base" ;;
-  esac
-  echo "$base/libs"
-}
-
-# hash_of runs in a subshell ($(...)), where fail cannot stop the script: check the files first.
+# hash_files runs in a subshell ($(...)), where fail cannot stop the script: check the files first.
 need_files() {
   local f
   for f in "$@"; do
     [[ -f "$f" ]] || fail "missing ${f#"$ROOT"/} (is the checkout complete?)"
   done
-}
-
-hash_of() {
-  local f
-  for f in "$@"; do
-    [[ -f "$f" ]] || fail "missing $f (is the checkout complete?)"
-    printf '%s\n' "${f#"$ROOT"/}"
-    cat "$f"
-  done | sha256sum | cut -c1-16
 }
 
 # -- python: the atproto SDK in its own venv ------------------------------------------------------------
@@ -67,7 +45,7 @@ python_key() {
   need_files "$IMPL/lib-python/requirements.txt"
   base="$(python_base)" || fail "no python3.11 or python3 on PATH"
   version="$("$base" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-  { hash_of "$IMPL/lib-python/requirements.txt"; echo "$version"; } | sha256sum | cut -c1-16
+  { hash_files "$IMPL/lib-python/requirements.txt"; echo "$version"; } | sha256sum | cut -c1-16
 }
 
 python_print() {
@@ -95,11 +73,11 @@ python_after_move() {
 
 typescript_key() {
   need_files "$IMPL/lib-typescript/package.json" "$IMPL/lib-typescript/package-lock.json"
-  hash_of "$IMPL/lib-typescript/package.json" "$IMPL/lib-typescript/package-lock.json"
+  hash_files "$IMPL/lib-typescript/package.json" "$IMPL/lib-typescript/package-lock.json"
 }
 
 typescript_harness() {
-  echo "$1/harness-$(hash_of "$IMPL/lib-typescript/harness.mjs").mjs"
+  echo "$1/harness-$(hash_files "$IMPL/lib-typescript/harness.mjs").mjs"
 }
 
 typescript_print() {
@@ -131,7 +109,7 @@ typescript_refresh() {
 go_key() {
   need_files "$IMPL/lib-go/go.mod" "$IMPL/lib-go/go.sum" "$IMPL/lib-go/main.go"
   command -v go >/dev/null 2>&1 || fail "Go is not installed, so indigo's packages cannot be built (install Go 1.26 or newer)"
-  { hash_of "$IMPL/lib-go/go.mod" "$IMPL/lib-go/go.sum" "$IMPL/lib-go/main.go"; go env GOVERSION; } |
+  { hash_files "$IMPL/lib-go/go.mod" "$IMPL/lib-go/go.sum" "$IMPL/lib-go/main.go"; go env GOVERSION; } |
     sha256sum | cut -c1-16
 }
 
@@ -154,7 +132,7 @@ go_install() {
 rust_key() {
   need_files "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src/main.rs"
   command -v cargo >/dev/null 2>&1 || fail "Rust (cargo) is not installed, so the rsky crates cannot be built"
-  { hash_of "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src/main.rs"; cargo --version; } |
+  { hash_files "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src/main.rs"; cargo --version; } |
     sha256sum | cut -c1-16
 }
 
@@ -173,28 +151,28 @@ rust_install() {
   mkdir -p "$tmp/bin"
   cp -r "$IMPL/lib-rust/Cargo.toml" "$IMPL/lib-rust/Cargo.lock" "$IMPL/lib-rust/src" "$tmp/"
   # One target dir for every rust install: a changed harness rebuilds only itself, not the ~300 crates.
-  if ! (cd "$tmp" && CARGO_TARGET_DIR="$(cache_base)/cargo-target" timeout "$limit" \
+  if ! (cd "$tmp" && CARGO_TARGET_DIR="$(cache_dir libs)/cargo-target" timeout "$limit" \
     nice -n 10 cargo build --release --locked -j 2 >"$tmp/build.log" 2>&1 </dev/null); then
     local reason
     reason="$(grep -m1 -E '^error' "$tmp/build.log" || tail -n 1 "$tmp/build.log")"
     (( SECONDS - started >= limit )) && reason="the build took over $limit s on this machine"
-    echo "cargo build failed after $((SECONDS - started)) s: $reason" >"$(cache_base)/rust/$KEY.failed"
+    echo "cargo build failed after $((SECONDS - started)) s: $reason" >"$(cache_dir libs)/rust/$KEY.failed"
     fail "cargo build of implementations/lib-rust failed: $reason"
   fi
-  cp "$(cache_base)/cargo-target/release/lib-rust-harness" "$tmp/bin/"
+  cp "$(cache_dir libs)/cargo-target/release/lib-rust-harness" "$tmp/bin/"
 }
 
 # -- driver ---------------------------------------------------------------------------------------------
 
 setup_one() {
   local lang="$1" mode="${2:-}" base dest tmp
-  LANG_NAME="$lang"
+  SETUP_NAME="setup-lib $lang"
   case "$lang" in
     python | typescript | go | rust) ;;
     *) fail "unknown language '$lang' (python, typescript, go, rust or all)" ;;
   esac
   command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed (coreutils)"
-  base="$(cache_base)/$lang"
+  base="$(cache_dir libs)/$lang"
   KEY="$("${lang}_key")"
   dest="$base/$KEY"
   if [[ "$mode" == "--print-env" ]]; then
@@ -203,14 +181,10 @@ setup_one() {
   fi
   [[ -z "$mode" ]] || fail "unknown option $mode (use --print-env or no option)"
   mkdir -p "$base"
-  exec 9>"$base/.lock"
-  command -v flock >/dev/null 2>&1 && { flock -w 1200 9 || fail "another setup holds $base/.lock for over 20 minutes"; }
+  take_lock "$base/.lock" 1200
   if [[ ! -f "$dest/.atcheck-complete" ]]; then
     [[ "$lang" == rust && -f "$base/$KEY.failed" ]] && rust_print "$dest"
-    local stale
-    for stale in "$base"/.tmp-*; do
-      [[ -e "$stale" ]] && rm -rf "$stale"
-    done
+    remove_stale_tmp "$base"
     tmp="$(mktemp -d "$base/.tmp-$KEY-XXXXXX")"
     chmod 755 "$tmp"
     INSTALL_TMP="$tmp"
@@ -226,6 +200,7 @@ setup_one() {
     rm -rf "$tmp"
     declare -F "${lang}_after_move" >/dev/null && "${lang}_after_move" "$dest"
     echo "setup-lib $lang: installed in $((SECONDS - started)) s" >&2
+    note_installed
   fi
   declare -F "${lang}_refresh" >/dev/null && "${lang}_refresh" "$dest"
   "${lang}_print" "$dest"

@@ -19,34 +19,11 @@
 #   packages, and --print-env never hands out stale scripts.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-node
 NODE_SRC="$ROOT/implementations/node22"
 REF_SRC="$ROOT/implementations/reference"
 NODE_MAJOR=22
-
-fail() {
-  echo "setup-node: $*" >&2
-  exit 1
-}
-
-cache_base() {
-  local base="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
-  case "$base" in
-    /*) ;;
-    *) base="$PWD/$base" ;;
-  esac
-  echo "$base/node"
-}
-
-# A short hash of the files given, in order (names included, so moving content between files counts).
-hash_files() {
-  local f
-  for f in "$@"; do
-    [[ -f "$f" ]] || fail "missing $f (is the checkout complete?)"
-    printf '%s\n' "${f#"$ROOT"/}"
-    cat "$f"
-  done | sha256sum | cut -c1-16
-}
 
 script_files() {
   local f
@@ -56,7 +33,7 @@ script_files() {
 }
 
 command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed (coreutils)"
-BASE="$(cache_base)"
+BASE="$(cache_dir node)"
 mapfile -t SCRIPTS < <(script_files)
 ((${#SCRIPTS[@]} > 0)) || fail "no start scripts (*.mjs) in $REF_SRC"
 KEY="$(hash_files "$NODE_SRC/package.json" "$NODE_SRC/package-lock.json" \
@@ -73,17 +50,6 @@ print_env() {
   [[ -d "$SCRIPTS_DIR" ]] || fail "the reference start scripts changed since the last install; run scripts/setup-node.sh"
   echo "NODE22=$NODE22"
   echo "REFERENCE_DIR=$SCRIPTS_DIR"
-}
-
-# Copy the start scripts into their own dir next to the installed node_modules (atomically).
-install_scripts() {
-  [[ -d "$SCRIPTS_DIR" ]] && return 0
-  local tmp="$DEST/.tmp-scripts-$SKEY.$$"
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  cp "${SCRIPTS[@]}" "$REF_SRC/package.json" "$tmp/"
-  ln -s ../reference/node_modules "$tmp/node_modules"
-  mv -T "$tmp" "$SCRIPTS_DIR" 2>/dev/null || rm -rf "$tmp"
 }
 
 require_commands() {
@@ -169,21 +135,11 @@ install_packages() {
   trap - EXIT TERM INT HUP
   rm -rf "$tmp"
   echo "setup-node: installed into $DEST in $((SECONDS - started)) s" >&2
+  note_installed
 }
 
 main() {
-  case "${1:-}" in
-    --print-env)
-      print_env
-      return
-      ;;
-    -h | --help)
-      sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-      return
-      ;;
-    "") ;;
-    *) fail "unknown option $1 (use --print-env or no option)" ;;
-  esac
+  handle_options 2,6 "$@"
   if [[ -x "$NODE22" && -d "$SCRIPTS_DIR" ]]; then
     print_env
     return
@@ -192,18 +148,11 @@ main() {
   if [[ ! -d "$DEST" ]]; then
     require_commands
     # One install at a time per cache; a second run waits, then finds the finished install.
-    exec 9>"$BASE/.lock"
-    if command -v flock >/dev/null 2>&1; then
-      flock -w 900 9 || fail "another setup-node.sh holds $BASE/.lock for over 15 minutes"
-      # Holding the lock, no install is under way: any temporary dir left is from a killed one.
-      local stale
-      for stale in "$BASE"/.tmp-*; do
-        [[ -e "$stale" ]] && rm -rf "$stale"
-      done
-    fi
+    take_lock "$BASE/.lock" 900
+    remove_stale_tmp "$BASE"
     [[ -d "$DEST" ]] || install_packages
   fi
-  install_scripts
+  install_start_scripts "$SCRIPTS_DIR" ../reference/node_modules "${SCRIPTS[@]}" "$REF_SRC/package.json"
   print_env
 }
 

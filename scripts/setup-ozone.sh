@@ -17,26 +17,10 @@
 #   never reinstalls packages and --print-env never hands out a stale copy.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-ozone
 SRC="$ROOT/implementations/ozone"
-
-fail() {
-  echo "setup-ozone: $*" >&2
-  exit 1
-}
-
-hash_files() {
-  local f
-  for f in "$@"; do
-    [[ -f "$f" ]] || fail "missing $f (is the checkout complete?)"
-    printf '%s\n' "${f#"$ROOT"/}"
-    cat "$f"
-  done | sha256sum | cut -c1-16
-}
-
-BASE="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
-case "$BASE" in /*) ;; *) BASE="$PWD/$BASE" ;; esac
-BASE="$BASE/ozone"
+BASE="$(cache_dir ozone)"
 KEY="$(hash_files "$ROOT/implementations/node22/package-lock.json" "$SRC/package.json" "$SRC/package-lock.json")"
 SKEY="$(hash_files "$SRC/start.mjs")"
 DEST="$BASE/$KEY"
@@ -76,75 +60,23 @@ install_debian() {
     fail "apt-get install $missing failed"
 }
 
-node22() {
-  local line
-  line="$(bash "$ROOT/scripts/setup-node.sh" --print-env 2>/dev/null | grep '^NODE22=')" ||
-    line="$(bash "$ROOT/scripts/setup-node.sh" | grep '^NODE22=')" ||
-    fail "Node 22 is not installed and scripts/setup-node.sh failed (see above)"
-  echo "${line#NODE22=}"
-}
-
 install_packages() {
-  local node bindir tmp log started=$SECONDS
-  node="$(node22)"
-  bindir="$(dirname "$node")"
-  tmp="$BASE/.tmp-$KEY.$$"
-  log="$BASE/install-$KEY.log"
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  trap 'rm -rf "$tmp"' EXIT
-  cp "$SRC/package.json" "$SRC/package-lock.json" "$tmp/"
-  echo "setup-ozone: installing @atproto/dev-env (npm ci on Node 22; a few minutes once)" >&2
-  if ! env PATH="$bindir:$PATH" npm_config_nodedir="$(dirname "$bindir")" \
-    timeout 1500 npm ci --prefix "$tmp" --no-audit --no-fund >"$log" 2>&1 </dev/null; then
-    tail -n 20 "$log" >&2
-    fail "npm ci failed (full log: $log)"
-  fi
-  env --chdir="$tmp" "$node" --input-type=module -e \
+  npm_install_on_node22 "$SRC" "$DEST" @atproto/dev-env "npm ci on Node 22; a few minutes once" 1500 \
     "const m = await import('@atproto/dev-env'); if (typeof m.TestNetwork?.create !== 'function') throw new Error('no TestNetwork');
-     const Database = (await import('better-sqlite3')).default; new Database(':memory:').prepare('select 1').get();" \
-    >>"$log" 2>&1 || fail "@atproto/dev-env does not load on Node 22 (log: $log)"
-  mv -T "$tmp" "$DEST" 2>/dev/null || [[ -d "$DEST" ]] || fail "cannot move the install into $DEST"
-  trap - EXIT
-  rm -rf "$tmp"
-  echo "setup-ozone: installed into $DEST in $((SECONDS - started)) s" >&2
-}
-
-install_scripts() {
-  [[ -f "$SCRIPTS_DIR/start.mjs" ]] && return 0
-  local tmp="$DEST/.tmp-scripts-$SKEY.$$"
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  cp "$SRC/start.mjs" "$SRC/package.json" "$tmp/"
-  ln -s ../node_modules "$tmp/node_modules"
-  mv -T "$tmp" "$SCRIPTS_DIR" 2>/dev/null || rm -rf "$tmp"
+     const Database = (await import('better-sqlite3')).default; new Database(':memory:').prepare('select 1').get();"
 }
 
 main() {
-  case "${1:-}" in
-    --print-env)
-      print_env
-      return
-      ;;
-    -h | --help)
-      sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-      return
-      ;;
-    "") ;;
-    *) fail "unknown option $1 (use --print-env or no option)" ;;
-  esac
+  handle_options 2,6 "$@"
   command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed (coreutils)"
   mkdir -p "$BASE"
   if [[ ! -d "$DEST" ]] || debian_missing >/dev/null; then
     command -v npm >/dev/null 2>&1 || fail "npm is not installed (apt-get install npm)"
-    exec 9>"$BASE/.lock"
-    if command -v flock >/dev/null 2>&1; then
-      flock -w 1800 9 || fail "another setup-ozone.sh holds $BASE/.lock for over 30 minutes"
-    fi
+    take_lock "$BASE/.lock" 1800
     install_debian
     [[ -d "$DEST" ]] || install_packages
   fi
-  install_scripts
+  install_start_scripts "$SCRIPTS_DIR" ../node_modules "$SRC/start.mjs" "$SRC/package.json"
   print_env
 }
 

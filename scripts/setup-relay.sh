@@ -19,25 +19,16 @@
 #   installed. A lock serialises concurrent installs.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/_setup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_setup-common.sh" setup-relay
 VERSION_FILE="$ROOT/implementations/indigo-relay/VERSION"
 MODULE="github.com/bluesky-social/indigo/cmd/relay"
-
-fail() {
-  echo "setup-relay: $*" >&2
-  exit 1
-}
 
 [[ -f "$VERSION_FILE" ]] || fail "missing $VERSION_FILE (is the checkout complete?)"
 VERSION="$(tr -d '[:space:]' <"$VERSION_FILE")"
 [[ "$VERSION" =~ ^v[0-9A-Za-z.+-]+$ ]] || fail "$VERSION_FILE holds no Go module version: '$VERSION'"
 
-base="${ATCHECK_CACHE:-$HOME/.cache/atcheck}"
-case "$base" in
-  /*) ;;
-  *) base="$PWD/$base" ;;
-esac
-BASE="$base/relay"
+BASE="$(cache_dir relay)"
 DEST="$BASE/$VERSION"
 RELAY_BIN="$DEST/bin/relay"
 MARKER="$DEST/.atcheck-complete"
@@ -80,35 +71,19 @@ install_relay() {
   trap - EXIT
   rm -rf "$tmp"
   echo "setup-relay: installed into $DEST in $((SECONDS - started)) s" >&2
+  note_installed
 }
 
 main() {
-  case "${1:-}" in
-    --print-env)
-      print_env
-      return
-      ;;
-    -h | --help)
-      sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-      return
-      ;;
-    "") ;;
-    *) fail "unknown option $1 (use --print-env or no option)" ;;
-  esac
+  handle_options 2,7 "$@"
   if installed; then
     print_env
     return
   fi
   require_commands
   mkdir -p "$BASE"
-  exec 9>"$BASE/.lock"
-  if command -v flock >/dev/null 2>&1; then
-    flock -w 900 9 || fail "another setup-relay.sh holds $BASE/.lock for over 15 minutes"
-    local stale
-    for stale in "$BASE"/.tmp-*; do
-      [[ -e "$stale" ]] && rm -rf "$stale"
-    done
-  fi
+  take_lock "$BASE/.lock" 900
+  remove_stale_tmp "$BASE"
   installed || install_relay
   print_env
 }

@@ -19,6 +19,31 @@ cd "$ROOT"
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: $*" >&2; exit 2; }
 
+# A clock in microseconds (bash 5's EPOCHREALTIME; where it is missing, this script's whole SECONDS).
+now_us() {
+    local t="${EPOCHREALTIME:-$SECONDS.000000}"
+    echo "${t/[.,]/}"
+}
+STARTED="$(now_us)"
+
+# What this run installed: each setup script appends its name here when it installs something (see
+# note_installed in scripts/_setup-common.sh), so the closing line can say whether there was anything to do.
+ATCHECK_SETUP_REPORT="$(mktemp "${TMPDIR:-/tmp}/atcheck-setup.XXXXXX")"
+export ATCHECK_SETUP_REPORT
+trap 'rm -f "$ATCHECK_SETUP_REPORT"' EXIT
+
+# The closing line: how long setup took, and what it installed (nothing, on every run after the first).
+finish() {
+    local cs=$((($(now_us) - STARTED) / 10000)) took parts
+    took="$((cs / 100)).$(printf '%02d' $((cs % 100))) s"
+    parts="$(paste -sd, "$ATCHECK_SETUP_REPORT" | sed 's/,/, /g')"
+    if [[ -z "$parts" ]]; then
+        say "everything was already installed; nothing to do ($took)"
+    else
+        say "installed $parts in $took"
+    fi
+}
+
 python_bin() {
     local candidate
     for candidate in "${ATCHECK_PYTHON:-}" python3.11 python3.12 python3.13 python3; do
@@ -45,10 +70,12 @@ setup_venv() {
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' ||
         die "pip could not install atcheck's dependencies (see above)"
     echo "$want" >"$stamp"
+    echo "the Python environment (.venv)" >>"$ATCHECK_SETUP_REPORT"
 }
 
 setup_venv
 if [[ "${1:-}" == "--python" ]]; then
+    finish
     exit 0
 fi
 command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js with npm (any version; Node 22 itself comes from npm)"
@@ -57,3 +84,4 @@ bash scripts/setup-arroba.sh || die "installing arroba failed (see above)"
 bash scripts/setup-labeler.sh >/dev/null || die "installing @skyware/labeler failed (see above)"
 bash scripts/setup-relay.sh >/dev/null ||
     say "the indigo relay is not installed (reason above); the indigo-relay target will be reported as not run"
+finish

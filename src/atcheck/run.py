@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+# Imported for its registration: the process launcher starts library targets through the starter this
+# registers (the targets layer must not import atcheck.libs), so it is there before any stack starts.
+import atcheck.libs.launch  # noqa: F401
 from atcheck import __version__
 from atcheck.baseline import Baseline
 from atcheck.report.model import RunReport, TargetInfo, TestResult

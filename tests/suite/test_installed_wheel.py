@@ -69,12 +69,13 @@ def test_the_wheel_carries_the_data_a_run_needs(installed: Path) -> None:
         "import atcheck.paths as p, atcheck.catalogue as c; r = p.project_root(); "
         "print(r); print(len(list(c.load_catalogue()))); "
         "print(*(int((r / x).exists()) for x in ('suites/conftest.py', 'suites/baseline.toml', "
-        "'schemas/report.schema.json', 'scripts/setup-node.sh', 'implementations/reference/start-pds.mjs')))"
+        "'schemas/report.schema.json', 'scripts/setup-node.sh', 'scripts/_setup-common.sh', "
+        "'implementations/reference/start-pds.mjs')))"
     )
     out = _run([python, "-c", probe], cwd=installed, env=_clean_env(), timeout=60).split("\n")
     assert "site-packages/atcheck/_data" in out[0], out
     assert int(out[1]) > 0
-    assert out[2] == "1 1 1 1 1", out
+    assert out[2] == "1 1 1 1 1 1", out
 
 
 def test_setup_from_the_wheel_finds_the_checkouts_install(installed: Path, tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ A library is not a server: it has no port and no health URL. Its service in the 
 hands it here: the harness is started with pipes, and its answer to ``start`` is the readiness check. The
 endpoint's URL is ``harness:<target>`` (nothing connects to it); suites reach the harness through
 :func:`harness_of`.
+
+The launcher is in the targets layer, below this one, and does not import it: importing this module
+registers :func:`start_harness` as the starter of role ``lib``
+(:mod:`atcheck.targets.launchers.starters`). :mod:`atcheck.run` imports it, so every run has it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from atcheck.errors import SetupError
 from atcheck.libs.harness import Harness, base_env, open_log
 from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.launchers.render import data_dir, log_path, render_service, run_name, where
+from atcheck.targets.launchers.starters import register_starter
 from atcheck.targets.model import Role, ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.templating import RunSecrets
 from atcheck.tools import missing_tools
@@ -66,10 +71,6 @@ class HarnessService:
         if not self._stopped:
             self._stopped = True
             self.harness.close()
-
-
-def is_library(service: ServiceSpec) -> bool:
-    return Role.LIB in service.roles
 
 
 def start_harness(
@@ -123,3 +124,6 @@ def harness_of(endpoint: ServiceEndpoint) -> HarnessService:
 
 def _no_restart() -> Harness:
     raise SetupError("this harness cannot be restarted")
+
+
+register_starter(Role.LIB, start_harness)

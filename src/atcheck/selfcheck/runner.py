@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# Registers the starter of library targets before this module's own stacks start (see atcheck.run).
+import atcheck.libs.launch  # noqa: F401
 from atcheck.errors import UsageError
 from atcheck.paths import project_root, suites_dir
 from atcheck.selfcheck.faults import FAULTS, Fault

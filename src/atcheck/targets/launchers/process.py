@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atcheck.errors import LaunchError, ManifestError
-from atcheck.libs.launch import HarnessService, is_library, start_harness
 from atcheck.targets.launchers.base import LaunchContext, log_tail
 from atcheck.targets.launchers.render import data_dir, log_path, render_service, where
+from atcheck.targets.launchers.starters import StartedService, starter_for
 from atcheck.targets.model import ServiceEndpoint, ServiceSpec, TargetManifest
 from atcheck.targets.ports import LOOPBACK, free_port, require_free
 from atcheck.targets.readiness import wait_for_service
@@ -109,11 +109,12 @@ class ProcessLauncher:
 
     def start(
         self, target: TargetManifest, service: ServiceSpec, ctx: LaunchContext
-    ) -> ProcessService | AttachedService | HarnessService:
-        if is_library(service):  # a library has no port: its harness talks over stdin/stdout
-            return start_harness(target, service, ctx, self.secrets)
-        spec = service.process
+    ) -> ProcessService | AttachedService | StartedService:
         at = where(target, service, ctx)
+        starter = starter_for(service, at)
+        if starter is not None:  # not a server (a library's harness talks over stdin/stdout): its own starter
+            return starter(target, service, ctx, self.secrets)
+        spec = service.process
         if spec is None and service.url:
             return self.start_attached(target, service, ctx)
         if spec is None:
