@@ -1,6 +1,6 @@
 # The two commands of the README, plus the checks CI runs. Every target sets up what it needs first;
 # setup is idempotent and takes a couple of seconds once done.
-.PHONY: setup run test selftest containers lint bench clean
+.PHONY: setup run test selftest containers lint bench clean stability
 
 PY := .venv/bin/python
 # Property-based suites draw the same examples on every run, so a verdict changes only when a server's
@@ -13,6 +13,16 @@ setup:
 ## The main job: stand up the default targets, run every suite, write reports/<run-id>/ and reports/latest.
 run: setup
 	.venv/bin/atcheck run --baseline suites/baseline.toml
+
+## The main job RUNS times over (default 10), then whether every result got the same verdict each time
+## (`atcheck report stability`, exit 1 if any differs). Each run's report stays in reports/<run-id>/.
+RUNS ?= 10
+stability: setup
+	@set -e; dirs=""; for i in $$(seq 1 $(RUNS)); do \
+	  echo "== run $$i of $(RUNS)"; \
+	  .venv/bin/atcheck run --baseline suites/baseline.toml || echo "== run $$i exited non-zero"; \
+	  dirs="$$dirs $$(readlink -f reports/latest)"; \
+	done; .venv/bin/atcheck report stability $$dirs
 
 ## The project's tests: lint, self-tests of the harness, the suites against the default targets, then the
 ## reference stack under the container launcher, whose verdicts must equal the process launcher's.
