@@ -1,7 +1,8 @@
 """The Lexicon resolution checks can fail: a small resolver of ours that follows the spec passes every row,
-and each version of it with one flaw (recursing up the DNS tree, taking a TXT value without ``did=``, looking
-the authority up unreversed, reading any repository, not checking the record's ``id``) fails exactly the row
-that flaw breaks, with the case in the message. atcheck's real DNS server answers; the publisher is a dict."""
+and each version of it with one flaw (recursing up the DNS tree, taking a TXT value without ``did=`` or
+with no DID after it, looking the authority up unreversed, reading any repository, not checking the record's
+``id`` and ``lexicon``) fails the row that flaw breaks, naming the case. atcheck's real DNS server answers;
+the publisher is a dict."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from atcheck.oracle.cbor import cid_for_record
 from atcheck.suite.lexicon_resolution import LexiconScene, check_resolutions, resolution_cases
 from atcheck.suite.libs import Disagreement, Library
 from atcheck.suite.resolvers import ZONE, LocalDns
+from atcheck.syntax import SyntaxViolation, check_did
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
 
@@ -78,7 +80,15 @@ class FakeResolver:
         dids = [v.removeprefix("did=") for v in values if v.startswith("did=")]
         if self.flaw == "bare-did":
             dids += [v for v in values if v.startswith("did:")]
-        return dids[0] if len(dids) == 1 else None
+        if len(dids) != 1:
+            return None
+        if self.flaw == "unchecked-did":
+            return dids[0]
+        try:
+            check_did(dids[0])
+        except SyntaxViolation:
+            return None
+        return dids[0]
 
     def _authority(self, nsid: str, server: str) -> str | None:
         if self.flaw == "unreversed":
@@ -160,6 +170,7 @@ def test_a_resolver_after_the_spec_passes_every_row(scene: FakeScene, row: str) 
         ("recursing", "LEX-RES-02", "grandparent-only/resolve"),
         ("bare-did", "LEX-RES-01", "bare-did"),
         ("unreversed", "LEX-RES-01", "three-segments"),
+        ("unchecked-did", "LEX-RES-01", "not-a-did"),
         ("any-repo", "LEX-RES-03", "other-repo-only"),
         ("any-repo", "LEX-RES-03", "in-both-repos"),
         ("no-id-check", "LEX-RES-08", "id-mismatch"),

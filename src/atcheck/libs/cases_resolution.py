@@ -172,6 +172,8 @@ def _authority_cases(p: Publisher) -> list[Resolution]:
     bad("handle-prefix", nsid, handle_name, f"did={did}", "TXT at _atproto. (handles), not _lexicon.")
     nsid = f"{p.group()}.record"
     bad("bare-did", nsid, lookup_name(nsid), did, "TXT value without the did= prefix")
+    nsid = f"{p.group()}.record"
+    bad("not-a-did", nsid, lookup_name(nsid), "did=atcheck-not-a-did", "did= followed by no DID")
     return cases
 
 
