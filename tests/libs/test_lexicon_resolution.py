@@ -129,6 +129,7 @@ class FakeResolver:
 @dataclass
 class FakeTarget:
     recorder: EvidenceRecorder = field(default_factory=EvidenceRecorder)
+    name: str = "fake-resolver"
 
 
 @dataclass
@@ -228,3 +229,68 @@ def test_queries_outside_the_zone_are_not_the_librarys_lookups() -> None:
     assert judge_resolution(case, Answer("error", "nx"), queries, ZONE).status == "agree"
     queries.append(("_lexicon.names.atcheck", "TXT"))
     assert judge_resolution(case, Answer("error", "nx"), queries, ZONE).status == "disagree"
+
+
+@dataclass
+class FakeStack:
+    error: Exception
+    asked: list[str] = field(default_factory=list)
+
+    def helper(self, role: Any, asker: str) -> Any:
+        self.asked.append(asker)
+        raise self.error
+
+
+@dataclass
+class FakeRun:
+    stack: FakeStack
+
+
+@dataclass
+class ProbeHarness:
+    """Answers the support probe: a result kind for both resolution ops."""
+
+    kind: str
+
+    def batch(self, requests: Any) -> list[Answer]:
+        return [Answer(self.kind, "no") for _ in requests]  # type: ignore[arg-type]
+
+
+def _config(run: FakeRun) -> pytest.Config:
+    from atcheck.pytest_plugin.state import RUN_KEY
+
+    @dataclass
+    class Config:
+        stash: pytest.Stash = field(default_factory=pytest.Stash)
+
+    config = Config()
+    config.stash[RUN_KEY] = run  # type: ignore[assignment]
+    return cast(pytest.Config, config)
+
+
+def test_without_a_reference_the_library_is_not_run_with_the_reason() -> None:
+    from atcheck.errors import LaunchError
+    from atcheck.suite.lexicon_resolution import lexicon_scene
+
+    stack = FakeStack(LaunchError("Node 22 is not installed"))
+    lib = FakeLibrary(cast(FakeResolver, ProbeHarness("error")))
+    with (
+        pytest.raises(pytest.skip.Exception, match=r"^not run: .*Node 22 is not installed"),
+        lexicon_scene(_config(FakeRun(stack)), cast(Any, FakeTarget()), cast(Library, lib)),
+    ):
+        pass
+    assert stack.asked  # it did try
+
+
+def test_a_library_without_a_resolver_is_skipped_before_anything_starts() -> None:
+    from atcheck.errors import LaunchError
+    from atcheck.suite.lexicon_resolution import lexicon_scene
+
+    stack = FakeStack(LaunchError("must not be asked"))
+    lib = FakeLibrary(cast(FakeResolver, ProbeHarness("unsupported")))
+    with (
+        pytest.raises(pytest.skip.Exception, match="has no Lexicon resolver"),
+        lexicon_scene(_config(FakeRun(stack)), cast(Any, FakeTarget()), cast(Library, lib)),
+    ):
+        pass
+    assert not stack.asked
