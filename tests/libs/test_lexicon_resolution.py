@@ -50,6 +50,7 @@ class FakeScene(LexiconScene):
         *,
         other_repo: bool = False,
         collection: str = SCHEMA_COLLECTION,
+        may_refuse: bool = False,
     ) -> str | None:
         who = self.other if other_repo else self.author
         self.repos[(who.did, collection, rkey)] = dict(record)

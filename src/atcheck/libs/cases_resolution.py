@@ -94,9 +94,11 @@ class Publisher(Protocol):
         *,
         other_repo: bool = False,
         collection: str = SCHEMA_COLLECTION,
+        may_refuse: bool = False,
     ) -> str | None:
         """Store ``record`` at ``collection/rkey`` in the authority's repository (or the other one); its CID
-        by atcheck's oracle, or None when it was refused."""
+        by atcheck's oracle. A refusal is None when ``may_refuse`` (a record breaking the schema record's
+        rules), else a set-up error of the publisher's."""
         ...
 
 
@@ -249,7 +251,8 @@ def _record_cases(p: Publisher) -> list[Resolution]:
     why = "published only in another DID's repository"
     cases.append(Resolution("other-repo-only", "lexicon.resolve", nsid, "LEX-RES-03", why))
     nsid = f"{group}.otherCollection"
-    p.publish(schema_document(nsid), nsid, collection=f"{group}.schemaCopy")
+    copies = f"{group}.schemaCopy"  # a record's $type is its collection
+    p.publish({**schema_document(nsid), "$type": copies}, nsid, collection=copies)
     why = "the document stored under another collection, not com.atproto.lexicon.schema"
     cases.append(Resolution("other-collection-only", "lexicon.resolve", nsid, "LEX-RES-03", why))
     return cases
@@ -266,7 +269,7 @@ def _malformed_cases(p: Publisher) -> list[Resolution]:
         ("lexicon-2", f"{group}.version", {"lexicon": 2}, "lexicon 2: not this version of the language"),
     ]
     for key, nsid, change, why in changes:
-        if p.publish({**schema_document(nsid), **change}, nsid) is None:
+        if p.publish({**schema_document(nsid), **change}, nsid, may_refuse=True) is None:
             p.not_set_up[key] = "the PDS refused to store the record"
         cases.append(Resolution(key, "lexicon.resolve", nsid, "LEX-RES-08", why))
     return cases

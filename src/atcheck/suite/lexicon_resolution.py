@@ -84,12 +84,18 @@ class LexiconScene:
         *,
         other_repo: bool = False,
         collection: str = SCHEMA_COLLECTION,
+        may_refuse: bool = False,
     ) -> str | None:
         who = self.other if other_repo else self.author
         body = {"repo": who.did, "collection": collection, "rkey": rkey, "record": dict(record)}
         resp = who.client.procedure("com.atproto.repo.putRecord", body)
         if resp.status != 200:
-            return None
+            if may_refuse:
+                return None
+            raise TargetDidNotStart(
+                f"the reference PDS would not store the schema record {collection}/{rkey}: "
+                f"{resp.describe()}: {resp.text[:300]}"
+            )
         expect_ok(resp)
         return cid_for_record(dict(record))
 
@@ -130,19 +136,20 @@ def lexicon_scene(config: pytest.Config, target: TargetUnderTest, lib: Library) 
         _, plc = run.stack.helper(Role.PLC, target.name)
     except AtcheckError as exc:
         pytest.skip(f"not run: no PDS to publish Lexicons on (the reference did not start: {exc})")
-    recorder = EvidenceRecorder()  # publishing is set-up, not evidence about the library
+    client = XrpcClient(pds.url, recorder=EvidenceRecorder())  # publishing is set-up, not evidence
     factory = AccountFactory(
-        pds,
-        XrpcClient(pds.url, recorder=recorder),
-        provisioning=manifest.provisioning,
-        handle_domain=manifest.handle_domain,
+        pds, client, provisioning=manifest.provisioning, handle_domain=manifest.handle_domain
     )
     try:
-        author, other = factory(), factory()
-    except AtcheckError as exc:
-        raise TargetDidNotStart(f"could not get accounts on the reference PDS: {exc}") from None
-    with LocalDns() as dns:
-        yield LexiconScene(author=author, other=other, dns=dns, plc_url=plc.url)
+        try:
+            author, other = factory(), factory()
+        except AtcheckError as exc:
+            raise TargetDidNotStart(f"could not get accounts on the reference PDS: {exc}") from None
+        with LocalDns() as dns:
+            yield LexiconScene(author=author, other=other, dns=dns, plc_url=plc.url)
+    finally:
+        for made in (client, *(a.client for a in factory.made)):
+            made.close()
 
 
 def _evidence(lib: Library, scene: LexiconScene, case: Resolution, answer: Answer, detail: str) -> Exchange:
