@@ -171,7 +171,7 @@ def test_a_resolver_after_the_spec_passes_every_row(scene: FakeScene, row: str) 
         ("recursing", "LEX-RES-02", "parent-only/authority"),
         ("recursing", "LEX-RES-02", "grandparent-only/resolve"),
         ("bare-did", "LEX-RES-01", "bare-did"),
-        ("unreversed", "LEX-RES-01", "three-segments"),
+        ("unreversed", "LEX-RES-01", "short-authority"),
         ("unchecked-did", "LEX-RES-01", "not-a-did"),
         ("any-repo", "LEX-RES-03", "other-repo-only"),
         ("any-repo", "LEX-RES-03", "in-both-repos"),

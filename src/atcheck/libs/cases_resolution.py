@@ -154,7 +154,7 @@ def _authority_cases(p: Publisher) -> list[Resolution]:
 
     short = f"{p.group()}.record"
     p.point(lookup_name(short), f"did={did}")
-    good("three-segments", short, "app.toy.record resolves via _lexicon.toy.app")
+    good("short-authority", short, "like app.toy.record via _lexicon.toy.app")
     deep = p.group("dept", "lab", "blogging")
     p.point(lookup_name(f"{deep}.getBlogPost"), f"did={did}")
     good("deep-authority", f"{deep}.getBlogPost", "the spec's edu.university.dept.lab.blogging example")
