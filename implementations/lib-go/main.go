@@ -1,6 +1,7 @@
 // atcheck's harness for indigo, Bluesky's Go AT Protocol packages (atproto/syntax, atproto/atdata,
-// atproto/atcrypto, atproto/repo/mst, atproto/lexicon, atproto/identity), speaking atcheck's library protocol: JSON lines on stdin/stdout (see
-// src/atcheck/libs/PROTOCOL.md). Each op calls indigo's own routine; a returned error is its refusal.
+// atproto/atcrypto, atproto/repo/mst, atproto/lexicon, atproto/identity), speaking atcheck's library
+// protocol: JSON lines on stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls indigo's own
+// routine; a returned error is its refusal.
 package main
 
 import (

@@ -1,7 +1,8 @@
 // atcheck's harness for the TypeScript AT Protocol libraries (@atproto/syntax, @atproto/lex-cbor,
-// @atproto/lex-data, @atproto/crypto, @atproto/repo, @atproto/lexicon, @atproto/lex-resolver), speaking atcheck's library protocol: JSON lines on
-// stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls the library's own routine; an op the
-// libraries have no routine for answers "unsupported". A thrown error is the library's refusal.
+// @atproto/lex-data, @atproto/crypto, @atproto/repo, @atproto/lexicon, @atproto/lex-resolver), speaking
+// atcheck's library protocol: JSON lines on stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls
+// the library's own routine; an op the libraries have no routine for answers "unsupported". A thrown error
+// is the library's refusal.
 import { createInterface } from 'node:readline'
 import { readFileSync } from 'node:fs'
 import { createRequire, syncBuiltinESMExports } from 'node:module'
@@ -44,12 +45,14 @@ const SYNTAX = {
 // Lexicon resolution talks to atcheck's servers only: the DNS server atcheck names (LexResolver looks TXT
 // records up with resolveTxt imported from node:dns/promises, so the default resolver's servers are set per
 // request; setServers rebinds the CommonJS exports only, and syncBuiltinESMExports carries the change to ES
-// module imports) and the run's PLC and PDS, which are loopback URLs. Any other host is refused here, so nothing leaves 127.0.0.1.
+// module imports) and the run's PLC and PDS, which are loopback URLs. Any other host is refused here, so
+// nothing leaves 127.0.0.1.
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 const loopbackFetch = (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input))
   if (!LOOPBACK.has(url.hostname)) {
-    return Promise.reject(new Error(`atcheck harness: refused a request to ${url.host} (only 127.0.0.1 is reachable)`))
+    const refused = `atcheck harness: refused a request to ${url.host} (only 127.0.0.1 is reachable)`
+    return Promise.reject(new Error(refused))
   }
   return globalThis.fetch(input, init)
 }
