@@ -1,21 +1,26 @@
 // atcheck's harness for indigo, Bluesky's Go AT Protocol packages (atproto/syntax, atproto/atdata,
-// atproto/atcrypto, atproto/repo/mst), speaking atcheck's library protocol: JSON lines on stdin/stdout (see
-// src/atcheck/libs/PROTOCOL.md). Each op calls indigo's own routine; a returned error is its refusal.
+// atproto/atcrypto, atproto/repo/mst, atproto/lexicon, atproto/identity), speaking atcheck's library
+// protocol: JSON lines on stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls indigo's own
+// routine; a returned error is its refusal.
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/atcrypto"
 	"github.com/bluesky-social/indigo/atproto/atdata"
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/lexicon"
 	"github.com/bluesky-social/indigo/atproto/repo/mst"
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -49,6 +54,7 @@ type args struct {
 	Documents    []json.RawMessage `json:"documents"`
 	NSID         string            `json:"nsid"`
 	Def          string            `json:"def"`
+	DNS          string            `json:"dns"`
 	Raw          json.RawMessage   `json:"-"` // the args as sent (lexicon.validate's value is any JSON)
 }
 
@@ -92,6 +98,35 @@ func cidOf(data []byte, codec uint64) (string, error) {
 		return "", err
 	}
 	return c.String(), nil
+}
+
+// lexiconAuthority is indigo's NSID -> DID step (identity.BaseDirectory.ResolveNSID, the `_lexicon` TXT
+// lookup) with its DNS resolver dialling atcheck's server, the only address it may reach. indigo's one-call
+// Lexicon resolvers (lexicon.ResolveLexiconData, ResolvingCatalog) make a BaseDirectory of their own with the
+// system resolver, which nothing can point at atcheck's server: lexicon.resolve is unsupported.
+func lexiconAuthority(a args) (any, error) {
+	host, _, err := net.SplitHostPort(a.DNS)
+	if err != nil || (host != "127.0.0.1" && host != "localhost") {
+		return nil, fmt.Errorf("atcheck harness: the DNS server must be on 127.0.0.1, got %q", a.DNS)
+	}
+	nsid, err := syntax.ParseNSID(a.NSID)
+	if err != nil {
+		return nil, err
+	}
+	dir := identity.BaseDirectory{Resolver: net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, a.DNS)
+		},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	did, err := dir.ResolveNSID(ctx, nsid)
+	if err != nil {
+		return nil, err
+	}
+	return did.String(), nil
 }
 
 func run(op string, a args) (any, error) {
@@ -231,6 +266,8 @@ func run(op string, a args) (any, error) {
 			return nil, errUnsupported
 		}
 		return base64.StdEncoding.EncodeToString(sig), nil
+	case "lexicon.authority":
+		return lexiconAuthority(a)
 	case "lexicon.valid":
 		if _, err := catalogOf([]json.RawMessage{a.Document}); err != nil {
 			return nil, err

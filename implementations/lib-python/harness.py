@@ -15,6 +15,8 @@ reports what it says; where the SDK has no routine for an op (MST, signing, CIDs
 - lexicon.valid: atproto_lexicon.parser.lexicon_parse, the pydantic models the SDK's code generator reads
   Lexicon documents with. The SDK has no routine that validates data against a schema: lexicon.validate is
   unsupported.
+- lexicon.authority, lexicon.resolve: the SDK has no Lexicon resolver (it has only the client model of
+  com.atproto.lexicon.resolveLexicon, a call to a server); unsupported.
 """
 
 from __future__ import annotations

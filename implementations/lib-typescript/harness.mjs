@@ -1,10 +1,12 @@
 // atcheck's harness for the TypeScript AT Protocol libraries (@atproto/syntax, @atproto/lex-cbor,
-// @atproto/lex-data, @atproto/crypto, @atproto/repo), speaking atcheck's library protocol: JSON lines on
-// stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls the library's own routine; an op the
-// libraries have no routine for answers "unsupported". A thrown error is the library's refusal.
+// @atproto/lex-data, @atproto/crypto, @atproto/repo, @atproto/lexicon, @atproto/lex-resolver), speaking
+// atcheck's library protocol: JSON lines on stdin/stdout (see src/atcheck/libs/PROTOCOL.md). Each op calls
+// the library's own routine; an op the libraries have no routine for answers "unsupported". A thrown error
+// is the library's refusal.
 import { createInterface } from 'node:readline'
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
+import dns from 'node:dns'
 import * as syntax from '@atproto/syntax'
 import * as cbor from '@atproto/lex-cbor'
 import * as lexData from '@atproto/lex-data'
@@ -13,6 +15,7 @@ import * as crypto from '@atproto/crypto'
 import { MST, MemoryBlockstore } from '@atproto/repo'
 import { TID } from '@atproto/common-web'
 import { Lexicons, parseLexiconDoc } from '@atproto/lexicon'
+import { LexResolver, NSID } from '@atproto/lex-resolver'
 
 class Unsupported extends Error {}
 
@@ -37,6 +40,29 @@ const SYNTAX = {
   cid: ensure(lexData.ensureValidCidString),
   'at-identifier': ensure(syntax.ensureValidAtIdentifier),
   uri: check(syntax.isValidUri),
+}
+
+// Lexicon resolution talks to atcheck's servers only: the DNS server atcheck names (LexResolver looks TXT
+// records up with resolveTxt imported from node:dns/promises, so the default resolver's servers are set per
+// request; setServers rebinds the CommonJS exports only, and syncBuiltinESMExports carries the change to ES
+// module imports) and the run's PLC and PDS, which are loopback URLs. Any other host is refused here, so
+// nothing leaves 127.0.0.1.
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+const loopbackFetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input))
+  if (!LOOPBACK.has(url.hostname)) {
+    const refused = `atcheck harness: refused a request to ${url.host} (only 127.0.0.1 is reachable)`
+    return Promise.reject(new Error(refused))
+  }
+  return globalThis.fetch(input, init)
+}
+const lexResolver = ({ dns: server, plc }) => {
+  const host = String(server ?? '').replace(/:\d+$/, '')
+  if (!LOOPBACK.has(host)) throw new Error(`atcheck harness: the DNS server must be on 127.0.0.1, got ${server}`)
+  dns.promises.setServers([server])
+  syncBuiltinESMExports()
+  // A new resolver per request: no DID document cached from an earlier case.
+  return new LexResolver({ plcDirectoryUrl: plc, fetch: loopbackFetch })
 }
 
 const b64 = (text) => new Uint8Array(Buffer.from(text, 'base64'))
@@ -101,12 +127,20 @@ const OPS = {
     if (!result.success) throw result.error
     return true
   },
+  // NSID -> DID: the `_lexicon` TXT lookup alone (LexResolver.resolve, the first step of get).
+  'lexicon.authority': async (args) => await lexResolver(args).resolve(NSID.from(args.nsid)),
+  // NSID -> the schema record, the whole way (LexResolver.get: DNS, DID document, com.atproto.sync.getRecord
+  // with its proof checked, the document checked).
+  'lexicon.resolve': async (args) => {
+    const { uri, cid, lexicon } = await lexResolver(args).get(args.nsid)
+    return { uri: uri.toString(), cid: cid.toString(), schema: lexJson.lexToJson(lexicon) }
+  },
 }
 
 function versions() {
   const require = createRequire(import.meta.url)
   const out = {}
-  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo', 'common-web', 'lexicon']) {
+  for (const name of ['syntax', 'lex-cbor', 'lex-data', 'lex-json', 'crypto', 'repo', 'common-web', 'lexicon', 'lex-resolver']) {
     try {
       const path = require.resolve(`@atproto/${name}`).replace(/dist\/index\.js$/, 'package.json')
       out[`@atproto/${name}`] = JSON.parse(readFileSync(path, 'utf8')).version

@@ -184,6 +184,25 @@ def test_fallback_provider_when_no_target_provides(tmp_path: Path, tag: Path, st
     assert plc is not None and plc.target == "refplc"
 
 
+def test_a_helper_comes_from_the_run_or_the_fallback_and_starts_once(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    """A library's tests borrow the reference's PDS (and its PLC) as helpers: started on first use, once."""
+    lib = manifest("libimpl", service(tag, "harness", ["relay"]))
+    ref = manifest("ref", service(tag, "pds", ["pds"], needs=["plc"]), service(tag, "plc", ["plc"]))
+    stack = new_stack(tmp_path, {"libimpl": lib}, fallback_providers=[ref])
+    stacks.append(stack)
+    owner, pds = stack.helper(Role.PDS, "libimpl", "ref")
+    assert owner.name == "ref" and pds.target == "ref" and pds.role == Role.PDS
+    _, plc = stack.helper(Role.PLC, "libimpl", "ref")
+    assert plc.target == "ref" and len(stack.running_services()) == 2  # the PDS's PLC, not a second one
+    assert stack.helper(Role.PDS, "libimpl", "ref")[1] == pds
+    with pytest.raises(LaunchError, match=r"^no target nope can provide a pds for libimpl$"):
+        stack.helper(Role.PDS, "libimpl", "nope")
+    with pytest.raises(LaunchError, match=r"^target ref has no labeler service$"):
+        stack.helper(Role.LABELER, "libimpl", "ref")
+
+
 def test_a_needed_role_nobody_provides(tmp_path: Path, tag: Path, stacks: list[Stack]) -> None:
     pds = manifest("lonely", service(tag, "pds", ["pds"], needs=["relay"]))
     stack = new_stack(tmp_path, {"lonely": pds})

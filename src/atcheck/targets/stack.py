@@ -135,6 +135,31 @@ class Stack:
             self.targets.setdefault(instance.name, instance)
         return self.start(instance.name)
 
+    def helper(
+        self, role: Role, asker: str, name: str = "reference"
+    ) -> tuple[TargetManifest, ServiceEndpoint]:
+        """The ``role`` service of target ``name`` (a target of the run, or the fallback provider of that
+        name), started on first use, for tests of ``asker`` that use it as a helper, not as a target.
+
+        Why: a library under test has no server of its own, but some of its routines read from one (a
+        Lexicon resolver fetches schema records from a PDS and DID documents from a PLC). Those tests use
+        the reference's services, started like a PLC borrowed by another target: its services stop with
+        the run. Raises the launch error (the caller skips, with the reason).
+        """
+        with self._lock:
+            kind = self.targets[asker].launcher if asker in self.targets else "process"
+            spec = self.targets.get(name)
+            if spec is None:
+                found = next((f for f in self.fallback if f.name == name), None)
+                if found is None:
+                    raise LaunchError(f"no target {name} can provide a {role.value} for {asker}")
+                spec = TargetSpec.of(found, "container" if kind == "container" else "process")
+            service = spec.manifest.provider(role)
+            if service is None:
+                raise LaunchError(f"target {name} has no {role.value} service")
+            started = self._start_service(spec.name, spec.manifest, service, spec.launcher, chain=(asker,))
+            return spec.manifest, self._endpoint(started, role)
+
     def _shared_needs(self, name: str, manifest: TargetManifest, kind: str) -> dict[Role, ServiceEndpoint]:
         """Endpoints of roles this target needs but does not provide itself (e.g. the shared PLC)."""
         own = set(manifest.roles)
