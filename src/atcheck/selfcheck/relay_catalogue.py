@@ -90,7 +90,10 @@ def relay_seq_repeated(ctx: StreamContext, data: bytes) -> list[bytes] | None:
 @frame_fault("relay-commits-swapped", "firehose", RELAY, FEDERATION)
 def relay_commits_swapped(ctx: StreamContext, data: bytes) -> list[bytes] | None:
     """Consecutive ``#commit`` events of one repo are sent in pairs, the later one first (SYNC-RELAY-03: per
-    repository a relay keeps the host's order; SYNC-ES-09: ``seq`` increases)."""
+    repository a relay keeps the host's order; SYNC-ES-09: ``seq`` increases). A commit waits for the next
+    one of its repo (or for another event), as in a relay that buffers and flushes out of order: when the
+    stream goes quiet it waits long, so the federation scene's warm-up is late too and most of its tests
+    fail with this fault, not only the order test."""
     found = _commit(ctx, data)
     held: tuple[str, bytes] | None = ctx.state.pop("held", None)
     if found is None:
