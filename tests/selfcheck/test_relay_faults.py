@@ -294,3 +294,49 @@ def test_cids_in_the_test_are_links() -> None:
     """The built frame carries CID links (not strings), as a relay's DAG-CBOR does."""
     body = split_frame(_commit_frame())[1]
     assert isinstance(body["commit"], CID) and isinstance(body["ops"][0]["cid"], CID)
+
+
+def test_every_third_commit_is_sent_twice() -> None:
+    ctx = _ctx()
+    frames = [_commit_frame(seq=i) for i in range(1, 4)]
+    assert [rc.relay_commit_repeated(ctx, f) for f in frames] == [None, None, [frames[2], frames[2]]]
+    assert rc.relay_commit_repeated(ctx, _event("#identity", 4)) is None
+
+
+@pytest.mark.parametrize(
+    ("hook", "field"),
+    [(rc.relay_since_wrong, "since"), (rc.relay_rev_field_wrong, "rev")],
+    ids=["since", "rev"],
+)
+def test_a_rev_field_of_the_event_is_changed_and_nothing_else(hook: Any, field: str) -> None:
+    frame = _commit_frame()
+    (changed,) = hook(_ctx(), frame) or []
+    before, after = split_frame(frame)[1], split_frame(changed)[1]
+    assert after[field] != before[field]
+    assert {k: v for k, v in after.items() if k != field} == {k: v for k, v in before.items() if k != field}
+    assert hook(_ctx(), _event("#identity", 8)) is None
+
+
+def test_a_deactivated_account_event_is_renamed() -> None:
+    ctx = _ctx()
+    (changed,) = (
+        rc.relay_account_status_renamed(ctx, _event("#account", 1, active=False, status="deactivated")) or []
+    )
+    assert split_frame(changed)[1]["status"] == "suspended"
+    assert rc.relay_account_status_renamed(ctx, _event("#account", 2, active=True)) is None
+    assert rc.relay_account_status_renamed(ctx, _commit_frame(seq=3)) is None
+
+
+def test_repo_status_is_refused_as_not_found() -> None:
+    ex = _exchange("com.atproto.sync.getRepoStatus", {"did": DID, "active": True, "rev": REV})
+    assert _changes(rc.relay_repo_status_not_found, ex)["error"] == "RepoNotFound" and ex.status == 404
+    refused = _exchange("com.atproto.sync.getRepoStatus", {"error": "RepoNotFound"}, 404)
+    assert not rc.relay_repo_status_not_found(refused)
+
+
+def test_list_hosts_seq_goes_stale() -> None:
+    hosts = {"hosts": [{"hostname": "localhost:1", "seq": 5, "status": "active"}]}
+    body = _changes(rc.relay_list_hosts_seq_stale, _exchange("com.atproto.sync.listHosts", hosts))
+    assert body["hosts"][0]["seq"] == 4
+    assert not rc.relay_list_hosts_seq_stale(_exchange("com.atproto.sync.listHosts", {"hosts": []}))
+    assert not rc.relay_list_hosts_seq_stale(_exchange("com.atproto.sync.getHostStatus", hosts["hosts"][0]))

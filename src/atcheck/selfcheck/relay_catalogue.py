@@ -27,6 +27,7 @@ from atcheck.selfcheck.faults import (
     commit_blocks,
     flip_bit,
     frame_fault,
+    higher_tid,
     join_frame,
     lower_tid,
     other_cid,
@@ -85,6 +86,16 @@ def relay_seq_repeated(ctx: StreamContext, data: bytes) -> list[bytes] | None:
         return None
     body["seq"] = last
     return [join_frame(header, body)]
+
+
+@frame_fault("relay-commit-repeated", "firehose", RELAY, FEDERATION)
+def relay_commit_repeated(ctx: StreamContext, data: bytes) -> list[bytes] | None:
+    """Every third ``#commit`` is sent twice, the same frame (SYNC-RELAY-01: each commit exactly once, none
+    repeated; SYNC-ES-09: no seq twice)."""
+    if _commit(ctx, data) is None:
+        return None
+    count = ctx.state["commits"] = ctx.state.get("commits", 0) + 1
+    return [data, data] if count % 3 == 0 else None
 
 
 @frame_fault("relay-commits-swapped", "firehose", RELAY, FEDERATION)
@@ -194,6 +205,42 @@ def relay_prevdata_dropped(ctx: StreamContext, data: bytes) -> list[bytes] | Non
     return [join_frame(header, body)]
 
 
+@frame_fault("relay-since-wrong", "revs", RELAY, FEDERATION)
+def relay_since_wrong(ctx: StreamContext, data: bytes) -> list[bytes] | None:
+    """``since`` of relayed ``#commit`` events is stepped back, no longer the rev of the repo's previous
+    commit (SYNC-RELAY-02: ``since`` unchanged; SYNC-RELAY-03: each ``since`` the previous commit's rev)."""
+    found = _commit(ctx, data)
+    if found is None or not isinstance(found[1].get("since"), str):
+        return None
+    header, body = found
+    body["since"] = lower_tid(body["since"])
+    return [join_frame(header, body)]
+
+
+@frame_fault("relay-rev-field-wrong", "revs", RELAY, FEDERATION)
+def relay_rev_field_wrong(ctx: StreamContext, data: bytes) -> list[bytes] | None:
+    """The ``rev`` field of relayed ``#commit`` events contradicts the rev of the signed commit they carry
+    (SYNC-RELAY-02: ``rev`` unchanged)."""
+    found = _commit(ctx, data)
+    if found is None or not isinstance(found[1].get("rev"), str):
+        return None
+    header, body = found
+    body["rev"] = higher_tid(body["rev"])
+    return [join_frame(header, body)]
+
+
+@frame_fault("relay-account-status-renamed", "takedowns", RELAY, FEDERATION)
+def relay_account_status_renamed(ctx: StreamContext, data: bytes) -> list[bytes] | None:
+    """``#account`` events of a deactivated account say ``status: "suspended"`` (ACCT-04, SYNC-FH-14: the
+    relay passes on the status the account's host gave)."""
+    found = _event(ctx, data)
+    if found is None or found[0].get("t") != "#account" or found[1].get("status") != "deactivated":
+        return None
+    header, body = found
+    body["status"] = "suspended"
+    return [join_frame(header, body)]
+
+
 @subscribe_fault("relay-cursor-ignored", "firehose", RELAY, FEDERATION)
 def relay_cursor_ignored(ctx: StreamContext) -> str | None:
     """The relay's subscribeRepos ignores ``cursor``: a reconnecting consumer gets only live events, and what
@@ -232,6 +279,16 @@ def relay_repo_status_rev_stale(ex: Exchange) -> bool:
         return False
     body["rev"] = lower_tid(body["rev"])
     ex.set_json(body)
+    return True
+
+
+@response_fault("relay-repo-status-not-found", "xrpc", RELAY, FEDERATION)
+def relay_repo_status_not_found(ex: Exchange) -> bool:
+    """getRepoStatus at the relay answers ``RepoNotFound`` for an account it relays (SYNC-HTTP-06:
+    ``RepoNotFound`` is for DIDs the service does not know)."""
+    if _answer(ex, "com.atproto.sync.getRepoStatus") is None:
+        return False
+    ex.set_json({"error": "RepoNotFound", "message": "Repo not found"}, 404)
     return True
 
 
@@ -319,6 +376,21 @@ def relay_list_hosts_host_dropped(ex: Exchange) -> bool:
     if body is None or not isinstance(body.get("hosts"), list) or not body["hosts"]:
         return False
     body["hosts"] = body["hosts"][1:]
+    ex.set_json(body)
+    return True
+
+
+@response_fault("relay-list-hosts-seq-stale", "lists", RELAY, FEDERATION)
+def relay_list_hosts_seq_stale(ex: Exchange) -> bool:
+    """listHosts at the relay names, for each host, a ``seq`` one below the last one the relay consumed
+    (SYNC-HTTP-11: a host's ``seq`` is the relay's place in its stream)."""
+    body = _answer(ex, "com.atproto.sync.listHosts")
+    hosts = body.get("hosts") if body is not None else None
+    counted = [h for h in hosts if isinstance(h, dict) and isinstance(h.get("seq"), int)] if hosts else []
+    if body is None or not counted:
+        return False
+    for host in counted:
+        host["seq"] -= 1
     ex.set_json(body)
     return True
 
