@@ -50,6 +50,15 @@ SLOW_TESTS = {
     ),
 }
 
+#: Tests that cannot run behind the proxies, with the reason (they would fail in every baseline, so judge
+#: nothing).
+UNRUNNABLE_TESTS = {
+    "test_a_relay_follows_a_migrated_account_to_its_new_host": (
+        "needs a second instance of the PDS the relay follows, started by the stack; a selfcheck's run has "
+        "only URL targets, whose second instance is the same PDS (createAccount fails: the email is taken)"
+    ),
+}
+
 #: Seconds one worker run may take before it is stopped (and its fault reported as not judged).
 RUN_TIMEOUT_S = 900.0
 
@@ -187,7 +196,9 @@ def run_suites(
     when the worker crashed or timed out)."""
     root = suites_root or suites_dir()
     paths = tuple(str(root / a) for a in sorted(set(areas)) if (root / a).is_dir())
-    order = WorkOrder(target=target, paths=paths, report_dir=out, deselect=tuple(SLOW_TESTS), peers=peers)
+    order = WorkOrder(
+        target=target, paths=paths, report_dir=out, deselect=(*SLOW_TESTS, *UNRUNNABLE_TESTS), peers=peers
+    )
     env = {**os.environ, "ATCHECK_DERANDOMIZE": "1", "ATCHECK_SHRINK": "0"}
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
