@@ -125,3 +125,21 @@ def test_a_relay_is_started_beside_the_pds_it_follows_and_keeps_following_it_beh
     services = {s.roles[0]: s for s in proxied.manifest.services}
     assert proxied.launcher == "url" and services[Role.RELAY].url == "http://127.0.0.1:3"
     assert services[Role.RELAY].needs_all == (Role.PDS,) and services[Role.PLC].needs_all == ()
+
+
+def test_a_worker_deselects_the_tests_of_its_peers() -> None:
+    """The reference beside a relay is in the run for the relay to follow; its own tests are not run."""
+    from types import SimpleNamespace
+
+    from atcheck.selfcheck.worker import JudgeOnly
+
+    deselected: list[object] = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    relay, peer, plain = (
+        SimpleNamespace(callspec=SimpleNamespace(params={"target": "indigo-relay"})),
+        SimpleNamespace(callspec=SimpleNamespace(params={"target": "reference"})),
+        SimpleNamespace(),
+    )
+    items = [relay, peer, plain]
+    JudgeOnly(("reference",)).pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert items == [relay, plain] and deselected == [peer]
