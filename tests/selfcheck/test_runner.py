@@ -102,3 +102,44 @@ def test_a_caught_fault_is_killed_and_an_unseen_one_survives(tmp_path: Path) -> 
     pid = int((tmp_path / "fake.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the target was stopped
+
+
+def test_a_relay_is_started_beside_the_pds_it_follows_and_keeps_following_it_behind_the_proxy() -> None:
+    """Alone, a relay follows no PDS and every relay test skips; the selfcheck starts the reference beside
+    it, and the relay's URL target still needs every PDS, so the worker's run hands it the reference's."""
+    from atcheck.selfcheck.runner import upstreams_of, url_target
+    from atcheck.targets.manifest import builtin_manifests
+    from atcheck.targets.model import Credentials, Role, ServiceEndpoint
+
+    manifests = builtin_manifests()
+    relay = TargetSpec.of(manifests["indigo-relay"], "process")
+    assert [t.name for t in upstreams_of(relay)] == ["reference"]
+    assert upstreams_of(TargetSpec.of(manifests["reference"], "process")) == []
+    endpoints = {
+        role: ServiceEndpoint(
+            "indigo-relay", role.value, role, f"http://127.0.0.1:{port}", None, Credentials()
+        )
+        for role, port in ((Role.RELAY, 1), (Role.PLC, 2))
+    }
+    proxied = url_target(relay, endpoints, {Role.RELAY: "http://127.0.0.1:3", Role.PLC: "http://127.0.0.1:4"})
+    services = {s.roles[0]: s for s in proxied.manifest.services}
+    assert proxied.launcher == "url" and services[Role.RELAY].url == "http://127.0.0.1:3"
+    assert services[Role.RELAY].needs_all == (Role.PDS,) and services[Role.PLC].needs_all == ()
+
+
+def test_a_worker_deselects_the_tests_of_its_peers() -> None:
+    """The reference beside a relay is in the run for the relay to follow; its own tests are not run."""
+    from types import SimpleNamespace
+
+    from atcheck.selfcheck.worker import JudgeOnly
+
+    deselected: list[object] = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    relay, peer, plain = (
+        SimpleNamespace(callspec=SimpleNamespace(params={"target": "indigo-relay"})),
+        SimpleNamespace(callspec=SimpleNamespace(params={"target": "reference"})),
+        SimpleNamespace(),
+    )
+    items = [relay, peer, plain]
+    JudgeOnly(("reference",)).pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert items == [relay, plain] and deselected == [peer]

@@ -996,3 +996,7 @@ def _plc_get(ex: Exchange, path: str) -> Any:
         return httpx.get(ex.upstream + path, timeout=10, trust_env=False).json()
     except (httpx.HTTPError, ValueError):
         return None
+
+
+# The relay's faults live in a module of their own; importing it registers them after the ones above.
+import atcheck.selfcheck.relay_catalogue  # noqa: E402, F401

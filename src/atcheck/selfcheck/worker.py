@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from atcheck.targets.spec import TargetSpec
 
 
@@ -24,11 +26,30 @@ class WorkOrder:
     paths: tuple[str, ...]
     report_dir: Path
     deselect: tuple[str, ...] = ()
+    peers: tuple[TargetSpec, ...] = ()  # in the run (a relay follows them) but not judged
+
+
+class JudgeOnly:
+    """Deselects every test of a peer target: a selfcheck run judges only the target behind the proxies."""
+
+    def __init__(self, peers: tuple[str, ...]) -> None:
+        self.peers = set(peers)
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not self.peers:
+            return
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            params = callspec.params if callspec is not None else {}
+            (dropped if params.get("target") in self.peers else kept).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
 
 
 def main() -> int:
-    import pytest
-
     from atcheck.paths import project_root
     from atcheck.run_options import RunHandoff, RunOptions
 
@@ -47,8 +68,9 @@ def main() -> int:
     ]
     if order.deselect:
         argv += ["-k", " and ".join(f"not {name}" for name in order.deselect)]
-    handoff = RunHandoff(RunOptions(targets=(order.target,), report_dir=order.report_dir))
-    code = pytest.main(argv, plugins=[handoff])
+    handoff = RunHandoff(RunOptions(targets=(order.target, *order.peers), report_dir=order.report_dir))
+    judge_only = JudgeOnly(tuple(p.name for p in order.peers))
+    code = pytest.main(argv, plugins=[handoff, judge_only])
     return 0 if handoff.report is not None else int(code) or 2
 
 
