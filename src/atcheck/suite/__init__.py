@@ -57,7 +57,7 @@ from atcheck.suite.firehose import (
     verify_commit_frame,
     verify_sync_frame,
 )
-from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry
+from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry, xrpc_origin
 from atcheck.suite.idle import IdleObservation, observe_idle
 from atcheck.suite.properties import SUITE_SETTINGS
 from atcheck.suite.records import (
@@ -140,4 +140,5 @@ __all__ = [
     "verify_commit_frame",
     "verify_sync_frame",
     "write_record",
+    "xrpc_origin",
 ]
