@@ -9,7 +9,7 @@ import pytest
 
 from atcheck.suite import Account, XrpcResponse, expect, expect_status
 from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client
-from atcheck.suite.oauth_checks import expect_refused
+from atcheck.suite.oauth_checks import expect_refused, rpc_permission_limits_service_auth, rpc_scope
 
 pytestmark = pytest.mark.needs("oauth", "account.create")
 
@@ -99,3 +99,24 @@ def test_blob_permission_limits_uploads_by_type(oauth_server: OAuthServer, modul
 
     expect_status(upload("image/png"), 200)
     expect_refused(upload("text/plain"), "a text/plain upload with a token granting blob:image/*", 403)
+
+
+#: The service an ``rpc:`` permission names (``aud``: a DID and a service fragment) and two methods; nothing
+#: is proxied here, so the service need not exist: getServiceAuth only signs a token for it.
+RPC_AUD = "did:web:svc.atcheck.test#atcheck_svc"
+RPC_OTHER_AUD = "did:web:other.atcheck.test#atcheck_svc"
+RPC_LXM = "com.example.atcheck.ping"
+RPC_OTHER_LXM = "com.example.atcheck.pong"
+
+
+@pytest.mark.requirement("XRPC-PROXY-05", "OAUTH-SCP-03")
+def test_rpc_permission_limits_get_service_auth(oauth_server: OAuthServer, module_account: Account) -> None:
+    """permission §rpc: "The ability to make authenticated API requests to remote services. This includes
+    both requesting service auth tokens (JWTs) using the `com.atproto.server.getServiceAuth` endpoint on
+    the PDS, and requests proxied via the PDS. The permission is parameterized by the remote endpoint
+    (`lxm` ...) and the identity of the remote service (the audience, `aud`)."
+
+    A token granting ``rpc:<lxm>?aud=<aud>`` gets a service-auth token for that pair (the control), and is
+    refused with 403 for another method at that service and for that method at another service."""
+    client, tokens = _session(oauth_server, module_account, f"atproto {rpc_scope(RPC_LXM, RPC_AUD)}")
+    rpc_permission_limits_service_auth(client, tokens, (RPC_LXM, RPC_AUD), RPC_OTHER_AUD, RPC_OTHER_LXM)
