@@ -11,6 +11,7 @@ from :mod:`atcheck.suite.oauth_checks`, driven by the suite's client (:mod:`atch
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import importlib.util
 import json
@@ -30,6 +31,7 @@ import pytest
 from atcheck.checks import ConformanceFailure
 from atcheck.suite.oauth import FirstNonce, OAuthClient, discover, loopback_client
 from atcheck.suite.oauth_checks import (
+    malformed_glob_grants_nothing,
     plain_pkce_is_refused,
     reused_code_is_refused,
     rpc_permission_limits_service_auth,
@@ -68,9 +70,8 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _form(self) -> dict[str, str]:
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-        return {k: v[0] for k, v in parse_qs(raw).items()}
+    def _body(self) -> str:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
 
     def _proof_jwk(self) -> str | None:
         """The JWK of a DPoP proof carrying the current nonce (signatures are not checked here)."""
@@ -132,16 +133,33 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
         self._send(200, {"token": f"e30.{claims}.c2ln"})
 
     def do_POST(self) -> None:
-        form = self._form()
+        raw = self._body()
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
         jwk = self._proof_jwk()
         if jwk is None or jwk == "stale":
             self._send(400, {"error": "use_dpop_nonce"})
+        elif self.path == "/xrpc/com.atproto.repo.createRecord":
+            self._create_record(json.loads(raw))
         elif self.path == "/oauth/par":
             self._par(form)
         elif self.path == "/oauth/token":
             self._token(form, jwk)
         else:
             self._send(404, {"error": "not_found"})
+
+    def _create_record(self, body: dict[str, Any]) -> None:
+        """A write allowed by a ``repo:`` permission of the token: its collection exactly or ``*``; in mode
+        ``glob-loose``, also any shell-style pattern that matches (the fault)."""
+        _, _, token = self.headers.get("Authorization", "").partition(" ")
+        collection = str(body.get("collection"))
+        granted = [
+            p.removeprefix("repo:") for p in self.scopes.get(token, "").split() if p.startswith("repo:")
+        ]
+        loose = self.mode == "glob-loose" and any(fnmatch.fnmatchcase(collection, g) for g in granted)
+        if collection in granted or "*" in granted or loose:
+            self._send(200, {"uri": f"at://did:plc:fake/{collection}/1", "cid": "bafy"})
+        else:
+            self._send(403, {"error": "InsufficientScope"})
 
     def _par(self, form: dict[str, str]) -> None:
         method = form.get("code_challenge_method")
@@ -230,12 +248,22 @@ def _rpc(client: OAuthClient) -> None:
     rpc_permission_limits_service_auth(scoped, tokens, (lxm, aud), "did:web:other.fake.test#svc", "x.y.z")
 
 
+def _glob(client: OAuthClient) -> None:
+    malformed_glob_grants_nothing(
+        client.server, ACCOUNT, "com.example.fake.al*", "com.example.fake.allowed", sign_in_by_redirect
+    )
+
+
 #: Each fault, the verdict that must catch it, and what its failure must say (so that a failure of some
 #: earlier step cannot pass for the verdict).
 VERDICTS: dict[str, tuple[Callable[[OAuthClient], None], str]] = {
     "accept-plain": (_plain, "code_challenge_method=plain to be refused"),
     "reuse-code": (_reused, "same authorization code to be refused"),
     "no-dpop": (_no_dpop, "sent as a Bearer token without a proof to be refused"),
+    "glob-loose": (
+        _glob,
+        "a write to com.example.fake.allowed with a token granting repo:com.example.fake.al*",
+    ),
     "rpc-unchecked": (_rpc, "getServiceAuth for lxm x.y.z with a token granting only"),
 }
 

@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import quote
 
 from atcheck.checks import ConformanceFailure, expect, expect_status
-from atcheck.suite.oauth import OAuthClient, Pkce, SignIn, Tokens, oauth_error
+from atcheck.suite.oauth import OAuthClient, OAuthServer, Pkce, SignIn, Tokens, loopback_client, oauth_error
 from atcheck.xrpc.client import XrpcResponse
 
 __all__ = [
     "expect_refused",
+    "malformed_glob_grants_nothing",
     "plain_pkce_is_refused",
     "reused_code_is_refused",
     "rpc_permission_limits_service_auth",
@@ -133,3 +134,25 @@ def rpc_permission_limits_service_auth(
         f"getServiceAuth for aud {other_aud} with a token granting only aud {aud}",
         403,
     )
+
+
+def malformed_glob_grants_nothing(
+    server: OAuthServer, account: Any, glob: str, collection: str, sign_in: SignIn | None = None
+) -> None:
+    """``repo:<glob>``, a pattern breaking the NSID glob rule that a loose matcher would read as covering
+    ``collection``: the authorization request is refused, or its token cannot write there (403)."""
+    client = OAuthClient(server, loopback_client(f"atproto repo:{glob}"))
+    if client.par(client.par_fields(Pkce.new(), secrets.token_urlsafe(12))).status >= 400:
+        return
+    try:
+        tokens = client.login(account, sign_in)
+    except ConformanceFailure:
+        return  # refused later in the flow
+    record = {"$type": collection, "text": "written through OAuth", "createdAt": "2026-01-01T00:00:00.000Z"}
+    write = client.resource(
+        "POST",
+        "com.atproto.repo.createRecord",
+        tokens.access_token,
+        json_body={"repo": account.did, "collection": collection, "record": record},
+    )
+    expect_refused(write, f"a write to {collection} with a token granting repo:{glob}", 403)
