@@ -76,7 +76,7 @@ from atcheck.suite.records import (
     record_uri,
     write_record,
 )
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest, skip_under_launcher
+from atcheck.suite.target import ShortWindowPds, TargetDidNotStart, TargetUnderTest, skip_under_launcher
 from atcheck.suite.upstream import UPSTREAM_CASES, HostileUpstreamRun, UpstreamCase, run_hostile_upstream
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
@@ -94,6 +94,7 @@ __all__ = [
     "IdleObservation",
     "LatestCommit",
     "ParamValue",
+    "ShortWindowPds",
     "StreamFailure",
     "Subscription",
     "TargetDidNotStart",
