@@ -29,6 +29,7 @@ from atcheck.suite import (
     oracle_verdict,
 )
 from atcheck.suite.oracle import is_valid_handle, parse_did_key, parse_multikey
+from atcheck.suite.plc import is_plc_did
 
 DidDocument = Callable[[str], dict[str, Any]]
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -150,3 +151,30 @@ def test_resolve_handle_is_case_insensitive(pds: XrpcClient, module_account: Acc
 def test_resolve_handle_refuses_invalid_syntax(pds: XrpcClient, handle: str) -> None:
     """Syntax is checked before any resolution (so nothing is looked up for these)."""
     expect_error(pds.query("com.atproto.identity.resolveHandle", {"handle": handle}), 400, "InvalidRequest")
+
+
+@pytest.mark.requirement("SYN-DID-08")
+@pytest.mark.role("pds")
+@pytest.mark.needs("identity.plc")
+def test_the_dids_a_pds_mints_have_the_plc_form(account: Account, pds: XrpcClient) -> None:
+    """did-plc §Identifier Syntax: "The identifier part is 24 characters long, including only characters
+    from the `base32` encoding set", so "the overall identifier length is 32 characters" and "the entire
+    identifier is lower-case". The DID of an account made now, and every did:plc the PDS lists in
+    ``com.atproto.sync.listRepos`` (the accounts it minted during the run), have that form."""
+    expect(is_plc_did(account.did), "a new account's DID of the form did:plc:[a-z2-7]{24}", account.did)
+    wrong: list[str] = []
+    cursor: str | None = None
+    for _ in range(50):  # a bound on pages of 1000, far above what a run creates
+        resp = pds.query("com.atproto.sync.listRepos", {"limit": 1000, "cursor": cursor})
+        page = expect_ok(resp)
+        repos = page.get("repos") if isinstance(page, dict) else None
+        if not isinstance(repos, list):
+            raise ConformanceFailure("listRepos output with a repos list", page, resp)
+        dids = [r.get("did") for r in repos if isinstance(r, dict)]
+        wrong += [
+            str(d) for d in dids if isinstance(d, str) and d.startswith("did:plc:") and not is_plc_did(d)
+        ]
+        cursor = page.get("cursor")
+        if not cursor or not repos:
+            break
+    expect(not wrong, "every did:plc listed by listRepos of the form did:plc:[a-z2-7]{24}", wrong[:20])

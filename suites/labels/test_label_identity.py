@@ -13,7 +13,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from atcheck.suite import ConformanceFailure, document_entry, expect, expect_equal
+from atcheck.suite import (
+    ConformanceFailure,
+    XrpcClient,
+    document_entry,
+    expect,
+    expect_equal,
+    expect_ok,
+    xrpc_origin,
+)
 from atcheck.suite.labels import Labeler, label_key
 
 #: Every test here checks the labeler (some of their IDs also apply to PDSes and relays).
@@ -48,3 +56,30 @@ def test_the_document_names_the_labeler_service(labeler: Labeler, labeler_docume
     )
     expect(not parts.query and not parts.fragment, "no query or fragment in the endpoint", endpoint)
     expect_equal(parts.port, urlsplit(labeler.url).port, f"the endpoint's port ({endpoint})")
+
+
+@pytest.mark.requirement("XRPC-HTTP-01")
+@pytest.mark.needs("identity.plc", "label.query")
+def test_xrpc_answers_at_the_root_of_the_labeler_endpoint(
+    labeler: Labeler, labeler_document: dict[str, Any]
+) -> None:
+    """xrpc §Lexicon HTTP Endpoints: "The HTTP request path starts with `/xrpc/`, followed by an NSID.
+    Paths must always be top-level, not below a prefix."
+
+    The network finds the labeler at its DID document's ``#atproto_labeler`` endpoint: queryLabels must
+    answer at that origin's ``/xrpc/`` (a JSON object with a ``labels`` list).
+    """
+    service = document_entry(labeler_document, "service", labeler.did, "atproto_labeler")
+    origin = xrpc_origin(service, labeler.url)
+    root = XrpcClient(origin, recorder=labeler.target.recorder)
+    try:
+        resp = root.query("com.atproto.label.queryLabels", {"uriPatterns": ["*"], "limit": 1})
+    finally:
+        root.close()
+    body = expect_ok(resp)
+    expect(
+        isinstance(body, dict) and isinstance(body.get("labels"), list),
+        f"queryLabels answered at {origin}/xrpc/ (a JSON object with a labels list)",
+        body,
+        resp,
+    )

@@ -9,7 +9,12 @@ import pytest
 
 from atcheck.suite import Account, XrpcResponse, expect, expect_status
 from atcheck.suite.oauth import OAuthClient, OAuthServer, Tokens, loopback_client
-from atcheck.suite.oauth_checks import expect_refused
+from atcheck.suite.oauth_checks import (
+    expect_refused,
+    malformed_glob_grants_nothing,
+    rpc_permission_limits_service_auth,
+    rpc_scope,
+)
 
 pytestmark = pytest.mark.needs("oauth", "account.create")
 
@@ -99,3 +104,61 @@ def test_blob_permission_limits_uploads_by_type(oauth_server: OAuthServer, modul
 
     expect_status(upload("image/png"), 200)
     expect_refused(upload("text/plain"), "a text/plain upload with a token granting blob:image/*", 403)
+
+
+#: The service an ``rpc:`` permission names (``aud``: a DID and a service fragment) and two methods; nothing
+#: is proxied here, so the service need not exist: getServiceAuth only signs a token for it.
+RPC_AUD = "did:web:svc.atcheck.test#atcheck_svc"
+RPC_OTHER_AUD = "did:web:other.atcheck.test#atcheck_svc"
+RPC_LXM = "com.example.atcheck.ping"
+RPC_OTHER_LXM = "com.example.atcheck.pong"
+
+
+@pytest.mark.requirement("XRPC-PROXY-05", "OAUTH-SCP-03")
+def test_rpc_permission_limits_get_service_auth(oauth_server: OAuthServer, module_account: Account) -> None:
+    """permission §rpc: "The ability to make authenticated API requests to remote services. This includes
+    both requesting service auth tokens (JWTs) using the `com.atproto.server.getServiceAuth` endpoint on
+    the PDS, and requests proxied via the PDS. The permission is parameterized by the remote endpoint
+    (`lxm` ...) and the identity of the remote service (the audience, `aud`)."
+
+    A token granting ``rpc:<lxm>?aud=<aud>`` gets a service-auth token for that pair (the control), and is
+    refused with 403 for another method at that service and for that method at another service."""
+    client, tokens = _session(oauth_server, module_account, f"atproto {rpc_scope(RPC_LXM, RPC_AUD)}")
+    rpc_permission_limits_service_auth(client, tokens, (RPC_LXM, RPC_AUD), RPC_OTHER_AUD, RPC_OTHER_LXM)
+
+
+#: NSID patterns that break the glob rule (nsid §Syntax Variations), each one that a sloppy matcher (a
+#: prefix or shell-style match) would read as covering ``ALLOWED``.
+BAD_GLOBS = [
+    pytest.param("com.example.atcheck.al*", id="partial-segment"),
+    pytest.param("*.example.atcheck.allowed", id="star-first"),
+    pytest.param("com.example.*.allowed", id="star-in-the-middle"),
+    pytest.param("com.example.atcheck.**", id="two-stars"),
+    pytest.param("com.example.atcheck.allowe?", id="other-wildcard"),
+]
+
+
+@pytest.mark.requirement("SYN-NSID-05")
+def test_the_bare_star_glob_covers_every_collection(
+    oauth_server: OAuthServer, module_account: Account
+) -> None:
+    """nsid §Syntax Variations: "A free-standing `*` would match all NSIDs from all authorities." The bare
+    glob, the one permission §repo allows ("Wildcard (`*`) is allowed in scope string syntax, and grants
+    access to all records"), lets a token granting ``repo:*`` write to any collection (the control of the
+    malformed globs below)."""
+    client, tokens = _session(oauth_server, module_account, "atproto repo:*")
+    expect_status(_create(client, tokens, module_account.did, ALLOWED), 200)
+
+
+@pytest.mark.requirement("SYN-NSID-05")
+@pytest.mark.parametrize("glob", BAD_GLOBS)
+def test_a_malformed_nsid_glob_grants_nothing(
+    oauth_server: OAuthServer, module_account: Account, glob: str
+) -> None:
+    """nsid §Syntax Variations: "Currently, there may be only a single start character; it must be the last
+    character; and it must be at a segment boundary (no partial matching of segment names). This means the
+    start character must be proceeded by a period, or be a bare star matching all NSIDs."
+
+    ``repo:<glob>`` with a pattern breaking that rule is not a glob: the authorization request is refused,
+    or the token it gives cannot write to a collection the pattern would match if read loosely (403)."""
+    malformed_glob_grants_nothing(oauth_server, module_account, glob, ALLOWED)

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from atcheck.suite import (
     TargetUnderTest,
     XrpcClient,
     XrpcResponse,
+    document_entry,
     expect,
     expect_absent,
     expect_content_type,
@@ -33,12 +35,14 @@ from atcheck.suite import (
     note,
     read_record,
     write_record,
+    xrpc_origin,
 )
 from atcheck.suite.moderation import admin_headers
 from atcheck.suite.oracle import parse_cid
 
 UNKNOWN_NSID = "com.example.atcheck.doesNotExist"
 COLLECTION = "com.example.atcheck.xrpc"
+DidDocument = Callable[[str], dict[str, Any]]
 _ERROR_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no whitespace
 
 
@@ -364,3 +368,33 @@ def test_array_params_are_repeated_query_keys(pds: XrpcClient, module_account: A
     expect(resp.status == 200, "getBlocks with two repeated cids keys answered (200)", resp.status, resp)
     missing = [cid for cid in cids if parse_cid(cid).raw not in resp.content]
     expect(not missing, f"both blocks asked for by repeated cids keys: {cids}", f"missing {missing}", resp)
+
+
+@pytest.mark.requirement("XRPC-HTTP-01")
+@pytest.mark.needs("identity.plc", "sync.latest-commit")
+def test_xrpc_answers_at_the_root_of_the_did_documents_pds_endpoint(
+    module_account: Account, did_document: DidDocument, target: TargetUnderTest
+) -> None:
+    """xrpc §Lexicon HTTP Endpoints: "The HTTP request path starts with `/xrpc/`, followed by an NSID.
+    Paths must always be top-level, not below a prefix."
+
+    What the network knows of the PDS is the ``#atproto_pds`` endpoint of the account's DID document: it
+    must be a bare origin, and the account's repo must answer at that origin's ``/xrpc/`` (getLatestCommit,
+    a method every PDS serves without auth). A PDS published with a path, or serving XRPC only under one,
+    fails here.
+    """
+    did = module_account.did
+    service = document_entry(did_document(did), "service", did, "atproto_pds")
+    origin = xrpc_origin(service, target.endpoint("pds").url)
+    root = XrpcClient(origin, recorder=target.recorder)
+    try:
+        resp = root.query("com.atproto.sync.getLatestCommit", {"did": did})
+    finally:
+        root.close()
+    body = expect_ok(resp)
+    expect(
+        isinstance(body, dict) and isinstance(body.get("cid"), str),
+        f"getLatestCommit of {did} answered at {origin}/xrpc/ (a JSON object with a cid)",
+        body,
+        resp,
+    )

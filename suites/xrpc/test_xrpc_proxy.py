@@ -28,14 +28,20 @@ from atcheck.suite import (
     ConformanceFailure,
     TargetUnderTest,
     XrpcClient,
+    XrpcResponse,
     expect,
     expect_equal,
     expect_ok,
     skip_under_launcher,
 )
+from atcheck.suite.oauth import OAuthClient, discover, loopback_client
+from atcheck.suite.oauth_checks import expect_refused, rpc_scope
 
 SERVICE_ID = "atcheck_upstream"
+OTHER_SERVICE_ID = "atcheck_other"
+"""A second service entry of the same DID document, at the same endpoint: another ``aud`` for OAuth tests."""
 ECHO = "com.example.atcheck.proxied"
+OTHER_METHOD = "com.example.atcheck.proxiedOther"
 ACCEPT_LABELERS = "atproto-accept-labelers"
 CONTENT_LABELERS = "atproto-content-labelers"
 CLIENT_LABELERS = "did:plc:atcheckclientlabeler00;redact, did:web:labels.example.test"
@@ -55,6 +61,10 @@ class Upstream:
     @property
     def proxy_header(self) -> str:
         return f"{self.did}#{SERVICE_ID}"
+
+    @property
+    def other_service(self) -> str:
+        return f"{self.did}#{OTHER_SERVICE_ID}"
 
 
 def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
@@ -82,13 +92,19 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                                 "id": f"#{SERVICE_ID}",
                                 "type": "AtcheckUpstream",
                                 "serviceEndpoint": upstream.url,
-                            }
+                            },
+                            {
+                                "id": f"#{OTHER_SERVICE_ID}",
+                                "type": "AtcheckUpstream",
+                                "serviceEndpoint": upstream.url,
+                            },
                         ],
                     },
                 )
-            elif path == f"/xrpc/{ECHO}":
+            elif path.startswith("/xrpc/"):
                 upstream.received.append(
                     {
+                        "path": path,
                         "query": query,
                         "authorization": self.headers.get("Authorization"),
                         "accept_labelers": self.headers.get(ACCEPT_LABELERS),
@@ -202,3 +218,39 @@ def test_labeler_headers_pass_through_the_proxy(module_account: Account, upstrea
         f"the {CONTENT_LABELERS} header passed back",
         resp,
     )
+
+
+@pytest.mark.requirement("XRPC-PROXY-05", "OAUTH-SCP-03")
+@pytest.mark.needs("oauth", "account.create")
+def test_rpc_permission_limits_proxying(pds: XrpcClient, module_account: Account, upstream: Upstream) -> None:
+    """permission §rpc: "The ability to make authenticated API requests to remote services. This includes
+    both requesting service auth tokens (JWTs) using the `com.atproto.server.getServiceAuth` endpoint on
+    the PDS, and requests proxied via the PDS. The permission is parameterized by the remote endpoint
+    (`lxm` ...) and the identity of the remote service (the audience, `aud`)."
+
+    An OAuth token granting ``rpc:<ECHO>?aud=<did>#atcheck_upstream`` is proxied there (the control); the
+    same token is refused with 403, and nothing is forwarded, for another method at that service and for
+    that method at another service of the same DID document (``#atcheck_other``, same endpoint)."""
+    client = OAuthClient(discover(pds), loopback_client(f"atproto {rpc_scope(ECHO, upstream.proxy_header)}"))
+    tokens = client.login(module_account)
+
+    def proxied(method: str, service: str, marker: str) -> XrpcResponse:
+        return client.resource(
+            "GET", method, tokens.access_token, params={"marker": marker}, headers={"atproto-proxy": service}
+        )
+
+    def reached(marker: str) -> list[dict[str, Any]]:
+        return [r for r in upstream.received if f"marker={marker}" in r["query"]]
+
+    ok = proxied(ECHO, upstream.proxy_header, "oauth-granted")
+    expect_equal(expect_ok(ok).get("proxied"), True, "the upstream service's answer, passed back", ok)
+    expect(bool(reached("oauth-granted")), "the granted request forwarded", upstream.received, ok)
+    cases = {
+        "other-lxm": (OTHER_METHOD, upstream.proxy_header, f"{OTHER_METHOD} at {upstream.proxy_header}"),
+        "other-aud": (ECHO, upstream.other_service, f"{ECHO} at {upstream.other_service}"),
+    }
+    for marker, (method, service, what) in cases.items():
+        resp = proxied(method, service, f"oauth-{marker}")
+        expect_refused(resp, f"proxying {what} with a token granting only rpc:{ECHO} at {SERVICE_ID}", 403)
+        leaked = reached(f"oauth-{marker}")
+        expect(not leaked, f"nothing forwarded for {what}", leaked, resp)

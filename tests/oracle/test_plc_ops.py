@@ -20,7 +20,9 @@ from atcheck.oracle.errors import OracleError
 from atcheck.oracle.plc import (
     SigForm,
     did_for_genesis,
+    genesis_hash_chars,
     genesis_op,
+    is_plc_did,
     op_cid,
     replay_log,
     sign_op,
@@ -78,6 +80,28 @@ def test_the_did_is_24_base32_chars_of_the_signed_genesis_hash() -> None:
     digest = base64.b32encode(hashlib.sha256(encode(op)).digest()).decode().lower()
     assert did == "did:plc:" + digest[:24]
     assert did_for_genesis({**op, "sig": _genesis()["sig"]}) != did  # the signature is part of the hash
+
+
+def test_the_genesis_hash_chars_begin_with_the_did() -> None:
+    op = _genesis()
+    chars = genesis_hash_chars(op)
+    assert len(chars) == 52 and did_for_genesis(op) == "did:plc:" + chars[:24]
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("did:plc:yk4dd2qkboz2yv6tpubpc6co", True),
+        ("did:plc:yk4dd2qkboz2yv6tpubpc6c", False),  # 23
+        ("did:plc:yk4dd2qkboz2yv6tpubpc6coa", False),  # 25
+        ("did:plc:YK4DD2QKBOZ2YV6TPUBPC6CO", False),  # upper case
+        ("did:plc:yk4dd2qkboz2yv6tpubpc6c1", False),  # 1 is not base32
+        ("did:web:yk4dd2qkboz2yv6tpubpc6co", False),
+        (None, False),
+    ],
+)
+def test_is_plc_did_is_the_identifier_syntax(value: object, ok: bool) -> None:
+    assert is_plc_did(value) is ok
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["k256", "p256"])

@@ -1,5 +1,6 @@
-"""An authorization server that accepts plain PKCE, a reused code, or a token without DPoP fails the OAuth
-suite's verdicts; a well-behaved one passes them. So does one whose DPoP nonce never rotates.
+"""An authorization server that accepts plain PKCE, a reused code, or a token without DPoP, or a resource
+server that signs service-auth tokens outside the granted ``rpc:`` permission, fails the OAuth suite's
+verdicts; a well-behaved one passes them. So does one whose DPoP nonce never rotates.
 
 The fault is a small in-process authorization and resource server (this file): PAR, an authorization endpoint
 that approves at once, the token endpoint and ``getSession``, with DPoP nonces. It checks only what these
@@ -10,6 +11,7 @@ from :mod:`atcheck.suite.oauth_checks`, driven by the suite's client (:mod:`atch
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import importlib.util
 import json
@@ -29,8 +31,11 @@ import pytest
 from atcheck.checks import ConformanceFailure
 from atcheck.suite.oauth import FirstNonce, OAuthClient, discover, loopback_client
 from atcheck.suite.oauth_checks import (
+    malformed_glob_grants_nothing,
     plain_pkce_is_refused,
     reused_code_is_refused,
+    rpc_permission_limits_service_auth,
+    rpc_scope,
     token_without_dpop_is_refused,
 )
 from atcheck.suite.oauth_signin import sign_in_by_redirect
@@ -52,6 +57,7 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
     requests: ClassVar[dict[str, dict[str, str]]] = {}
     codes: ClassVar[dict[str, dict[str, str]]] = {}
     tokens: ClassVar[dict[str, str]] = {}  # access token -> the JWK (JSON) it is bound to
+    scopes: ClassVar[dict[str, str]] = {}  # access token -> the scope granted
 
     def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
@@ -64,9 +70,8 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _form(self) -> dict[str, str]:
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-        return {k: v[0] for k, v in parse_qs(raw).items()}
+    def _body(self) -> str:
+        return self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
 
     def _proof_jwk(self) -> str | None:
         """The JWK of a DPoP proof carrying the current nonce (signatures are not checked here)."""
@@ -98,6 +103,8 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
             self.end_headers()
         elif url.path == "/xrpc/com.atproto.server.getSession":
             self._get_session()
+        elif url.path == "/xrpc/com.atproto.server.getServiceAuth":
+            self._get_service_auth(query)
         else:
             self._send(404, {"error": "NotFound"})
 
@@ -113,17 +120,46 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
                 401, {"error": "invalid_dpop_proof"}, {"WWW-Authenticate": 'DPoP error="invalid_dpop_proof"'}
             )
 
+    def _get_service_auth(self, query: dict[str, str]) -> None:
+        """A service-auth token (unsigned: only its claims are read) when the token's scope grants
+        ``rpc:<lxm>?aud=<aud>``, or always in mode ``rpc-unchecked``."""
+        _, _, token = self.headers.get("Authorization", "").partition(" ")
+        aud, lxm = query.get("aud", ""), query.get("lxm", "")
+        granted = rpc_scope(lxm, aud) in self.scopes.get(token, "").split()
+        if self.mode != "rpc-unchecked" and not granted:
+            self._send(403, {"error": "InsufficientScope"})
+            return
+        claims = base64.urlsafe_b64encode(json.dumps({"aud": aud, "lxm": lxm}).encode()).decode().rstrip("=")
+        self._send(200, {"token": f"e30.{claims}.c2ln"})
+
     def do_POST(self) -> None:
-        form = self._form()
+        raw = self._body()
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
         jwk = self._proof_jwk()
         if jwk is None or jwk == "stale":
             self._send(400, {"error": "use_dpop_nonce"})
+        elif self.path == "/xrpc/com.atproto.repo.createRecord":
+            self._create_record(json.loads(raw))
         elif self.path == "/oauth/par":
             self._par(form)
         elif self.path == "/oauth/token":
             self._token(form, jwk)
         else:
             self._send(404, {"error": "not_found"})
+
+    def _create_record(self, body: dict[str, Any]) -> None:
+        """A write allowed by a ``repo:`` permission of the token: its collection exactly or ``*``; in mode
+        ``glob-loose``, also any shell-style pattern that matches (the fault)."""
+        _, _, token = self.headers.get("Authorization", "").partition(" ")
+        collection = str(body.get("collection"))
+        granted = [
+            p.removeprefix("repo:") for p in self.scopes.get(token, "").split() if p.startswith("repo:")
+        ]
+        loose = self.mode == "glob-loose" and any(fnmatch.fnmatchcase(collection, g) for g in granted)
+        if collection in granted or "*" in granted or loose:
+            self._send(200, {"uri": f"at://did:plc:fake/{collection}/1", "cid": "bafy"})
+        else:
+            self._send(403, {"error": "InsufficientScope"})
 
     def _par(self, form: dict[str, str]) -> None:
         method = form.get("code_challenge_method")
@@ -148,6 +184,7 @@ class FakeAuthorizationServer(BaseHTTPRequestHandler):
             return
         access = secrets.token_hex(16)
         self.tokens[access] = jwk
+        self.scopes[access] = request.get("scope", "atproto")
         body = {
             "access_token": access,
             "token_type": "DPoP",
@@ -204,12 +241,30 @@ def _no_dpop(client: OAuthClient) -> None:
     token_without_dpop_is_refused(client, client.login(ACCOUNT, sign_in_by_redirect))
 
 
+def _rpc(client: OAuthClient) -> None:
+    aud, lxm = "did:web:svc.fake.test#svc", "com.example.fake.ping"
+    scoped = OAuthClient(client.server, loopback_client(f"atproto {rpc_scope(lxm, aud)}"))
+    tokens = scoped.login(ACCOUNT, sign_in_by_redirect)
+    rpc_permission_limits_service_auth(scoped, tokens, (lxm, aud), "did:web:other.fake.test#svc", "x.y.z")
+
+
+def _glob(client: OAuthClient) -> None:
+    malformed_glob_grants_nothing(
+        client.server, ACCOUNT, "com.example.fake.al*", "com.example.fake.allowed", sign_in_by_redirect
+    )
+
+
 #: Each fault, the verdict that must catch it, and what its failure must say (so that a failure of some
 #: earlier step cannot pass for the verdict).
 VERDICTS: dict[str, tuple[Callable[[OAuthClient], None], str]] = {
     "accept-plain": (_plain, "code_challenge_method=plain to be refused"),
     "reuse-code": (_reused, "same authorization code to be refused"),
     "no-dpop": (_no_dpop, "sent as a Bearer token without a proof to be refused"),
+    "glob-loose": (
+        _glob,
+        "a write to com.example.fake.allowed with a token granting repo:com.example.fake.al*",
+    ),
+    "rpc-unchecked": (_rpc, "getServiceAuth for lxm x.y.z with a token granting only"),
 }
 
 

@@ -19,8 +19,11 @@ import pytest
 from atcheck.checks import ConformanceFailure
 from atcheck.oracle.errors import OracleError
 from atcheck.oracle.plc import did_for_genesis, op_cid, replay_log
-from atcheck.suite.plc import MUTATIONS, Mutation, expect_refused, new_identity
+from atcheck.suite.plc import MUTATIONS, WRONG_FORM, Mutation, expect_refused, new_identity
 from atcheck.xrpc.client import XrpcClient
+
+#: The suite's mutated operations and its genesis operations under DIDs of the wrong form (SYN-DID-08).
+CASES = (*MUTATIONS, *WRONG_FORM)
 
 
 class FakePlc(BaseHTTPRequestHandler):
@@ -88,7 +91,7 @@ def fake_plc() -> Iterator[XrpcClient]:
 
 
 @pytest.mark.parametrize("mode", ["accept-all", "keep-but-answer-400"])
-@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+@pytest.mark.parametrize("mutation", CASES, ids=[m.name for m in CASES])
 def test_a_directory_that_keeps_a_mutated_operation_fails(
     fake_plc: XrpcClient, mutation: Mutation, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,7 +103,7 @@ def test_a_directory_that_keeps_a_mutated_operation_fails(
         expect_refused(fake_plc, did, op, mutation.why)
 
 
-@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+@pytest.mark.parametrize("mutation", CASES, ids=[m.name for m in CASES])
 def test_a_directory_that_refuses_passes(
     fake_plc: XrpcClient, mutation: Mutation, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -216,3 +216,40 @@ def test_resolve_target_kinds(tmp_path: Path) -> None:
         resolve_target("nope")
     with pytest.raises(ManifestError, match="is not an http"):
         url_manifest("ftp://127.0.0.1/")
+
+
+def test_a_short_window_is_read_by_age_or_by_count(tmp_path: Path) -> None:
+    anchor = 'credentials = { admin_password = "{secret:admin}" }'
+    by_age = GOOD.replace(anchor, anchor + '\nshort_window = { env = { WINDOW_MS = "20000" }, seconds = 20 }')
+    window = load_manifest(write(tmp_path, by_age)).services[1].short_window
+    assert window is not None and window.env == {"WINDOW_MS": "20000"}
+    assert (window.seconds, window.events) == (20.0, None)
+    by_count = GOOD.replace(anchor, anchor + "\nshort_window = { env = { KEEP = 5 }, events = 5 }")
+    window = load_manifest(write(tmp_path, by_count)).services[1].short_window
+    assert window is not None and (window.env, window.seconds, window.events) == ({"KEEP": "5"}, None, 5)
+    assert load_manifest(write(tmp_path, GOOD)).services[1].short_window is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("{ seconds = 20 }", "needs 'env' and exactly one of 'seconds' or 'events'"),
+        ("{ env = {}, seconds = 20, events = 5 }", "exactly one of 'seconds' or 'events'"),
+        ("{ env = {} }", "exactly one of 'seconds' or 'events'"),
+        ("{ env = {}, seconds = 0 }", "short_window.seconds: must be positive"),
+        ("{ env = {}, events = 0 }", "short_window.events: must be at least 1"),
+        ('{ env = {}, events = "5" }', "short_window.events: expected int, got str"),
+        ("{ env = {}, events = 5, size = 2 }", "short_window: unknown key(s) size"),
+    ],
+)
+def test_short_window_mistakes_are_one_line_errors(tmp_path: Path, value: str, expected: str) -> None:
+    anchor = 'credentials = { admin_password = "{secret:admin}" }'
+    message = manifest_error(tmp_path, GOOD.replace(anchor, f"{anchor}\nshort_window = {value}"))
+    assert f"service[1].{expected}" in message or expected in message
+
+
+def test_the_builtin_pds_targets_declare_a_short_window() -> None:
+    """SYNC-ES-13 runs on a short-window instance of each default PDS target (firehose suite)."""
+    for name in ("reference", "arroba"):
+        pds = resolve_target(name).provider(Role.PDS)
+        assert pds is not None and pds.short_window is not None, name

@@ -351,3 +351,23 @@ def test_a_provider_that_cannot_start_is_passed_over(tmp_path: Path, tag: Path, 
     assert plc is not None and plc.target == "fallback"
     with pytest.raises(LaunchError, match="exit code 3"):
         stack.start("broken")  # its own failure is still reported, once
+
+
+def test_a_private_instance_gets_its_env_and_is_given_to_no_relay(
+    tmp_path: Path, tag: Path, stacks: list[Stack]
+) -> None:
+    """``start_instance(env=..., private=True)``: the instance's services get the extra environment, and a
+    service that needs every PDS of the run (a relay) started afterwards is not given it."""
+    pds = manifest("pdsimpl", service(tag, "pds", ["pds"], env={"KEEP": "mine", "WINDOW": "default"}))
+    relay = manifest("relayimpl", {**service(tag, "relay", ["relay"]), "needs_all": ["pds"]})
+    stack = new_stack(tmp_path, {"pdsimpl": pds, "relayimpl": relay})
+    stacks.append(stack)
+    stack.start("pdsimpl")
+    instance = stack.start_instance("pdsimpl", 3, env={"WINDOW": "short"}, private=True)
+    url = instance.endpoint(Role.PDS).url  # type: ignore[union-attr]
+    assert instance.name == "pdsimpl#3"
+    assert env_of(url, "WINDOW") == "short" and env_of(url, "KEEP") == "mine"
+    followed = [e.target for e in stack.start("relayimpl").needs_all.get(Role.PDS, [])]
+    assert followed == ["pdsimpl"]
+    stack.stop_instance("pdsimpl#3")
+    assert port_closed(port_of(url))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -32,7 +33,9 @@ __all__ = [
     "Op",
     "did_for_genesis",
     "encode_sig",
+    "genesis_hash_chars",
     "genesis_op",
+    "is_plc_did",
     "op_cid",
     "replay_log",
     "sign_op",
@@ -47,6 +50,8 @@ Op = dict[str, Any]
 """A PLC operation in its JSON form (only strings, lists, maps and null)."""
 
 _B32: Final = "abcdefghijklmnopqrstuvwxyz234567"
+#: did-plc §Identifier Syntax: ``did:plc:`` and 24 characters of the lowercase base32 alphabet.
+PLC_DID: Final = re.compile(r"did:plc:[a-z2-7]{24}")
 SigForm = Literal["compact", "der", "padded", "high-s"]
 
 
@@ -65,9 +70,19 @@ def op_cid(op: Op) -> str:
     return str(compute_cid(encode(op), DAG_CBOR))
 
 
+def genesis_hash_chars(op: Op) -> str:
+    """All 52 base32 characters of sha-256 of a signed genesis operation's DAG-CBOR (the DID takes 24)."""
+    return _b32(hashlib.sha256(encode(op)).digest())
+
+
 def did_for_genesis(op: Op) -> str:
     """The DID a signed genesis operation creates: first 24 base32 characters of sha-256 of its DAG-CBOR."""
-    return "did:plc:" + _b32(hashlib.sha256(encode(op)).digest())[:24]
+    return "did:plc:" + genesis_hash_chars(op)[:24]
+
+
+def is_plc_did(value: object) -> bool:
+    """Whether ``value`` has the did:plc identifier form: ``did:plc:`` and 24 chars of ``[a-z2-7]``."""
+    return isinstance(value, str) and PLC_DID.fullmatch(value) is not None
 
 
 def encode_sig(raw: bytes, *, pad: bool = False) -> str:

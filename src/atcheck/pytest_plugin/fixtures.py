@@ -6,7 +6,7 @@ start makes every test of it an error with the reason (:class:`TargetDidNotStart
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,7 +14,7 @@ from atcheck.accounts import Account, AccountFactory
 from atcheck.errors import AtcheckError
 from atcheck.pytest_plugin.state import FACTORIES_KEY, TARGETS_KEY, run_of
 from atcheck.run import Run
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.target import ShortWindowPds, TargetDidNotStart, TargetUnderTest
 from atcheck.suite.upstreams import RelayOverTwins, Upstream
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
@@ -228,6 +228,44 @@ def _provisioning(name: str, factory: AccountFactory) -> Callable[[], Account]:
             raise TargetDidNotStart(f"could not get an account on {name}: {exc}") from None
 
     return make
+
+
+#: The instance number of the short-window PDS (``<target>#3``): ``#2`` is the twin of migrations.
+SHORT_WINDOW_INSTANCE = 3
+
+
+@pytest.fixture(scope="module")
+def short_window_pds(request: pytest.FixtureRequest, target: TargetUnderTest) -> Iterator[ShortWindowPds]:
+    """A separate instance of the target's PDS with the short replay window its manifest declares
+    (``short_window``), on the run's PLC; skipped when the manifest declares none. Stopped after the module.
+    """
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    service = target.manifest.provider(Role.PDS)
+    window = service.short_window if service is not None else None
+    if window is None:
+        pytest.skip(
+            f"target {target.name} declares no short_window (how to start a PDS whose replay window is short)"
+        )
+    try:
+        running = run.stack.start_instance(target.name, SHORT_WINDOW_INSTANCE, env=window.env, private=True)
+    except AtcheckError as exc:
+        raise TargetDidNotStart(f"a short-window instance of {target.name} did not start: {exc}") from None
+    instance = TargetUnderTest(
+        name=running.name, manifest=running.manifest, running=running, recorder=target.recorder
+    )
+    try:
+        endpoint = instance.endpoint(Role.PDS)
+        factory = AccountFactory(
+            endpoint,
+            instance.client(Role.PDS),
+            provisioning=running.manifest.provisioning,
+            handle_domain=running.manifest.handle_domain,
+        )
+        yield ShortWindowPds(instance, window.seconds, window.events, _provisioning(running.name, factory))
+    finally:
+        instance.close()
+        run.stack.stop_instance(running.name)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ from atcheck.suite.firehose import (
     verify_commit_frame,
     verify_sync_frame,
 )
-from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry
+from atcheck.suite.identity import DID_DOC_TYPES, atproto_key, did_document, document_entry, xrpc_origin
 from atcheck.suite.idle import IdleObservation, observe_idle
 from atcheck.suite.properties import SUITE_SETTINGS
 from atcheck.suite.records import (
@@ -76,7 +76,7 @@ from atcheck.suite.records import (
     record_uri,
     write_record,
 )
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest, skip_under_launcher
+from atcheck.suite.target import ShortWindowPds, TargetDidNotStart, TargetUnderTest, skip_under_launcher
 from atcheck.suite.upstream import UPSTREAM_CASES, HostileUpstreamRun, UpstreamCase, run_hostile_upstream
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.xrpc.client import ParamValue, XrpcClient, XrpcResponse
@@ -94,6 +94,7 @@ __all__ = [
     "IdleObservation",
     "LatestCommit",
     "ParamValue",
+    "ShortWindowPds",
     "StreamFailure",
     "Subscription",
     "TargetDidNotStart",
@@ -140,4 +141,5 @@ __all__ = [
     "verify_commit_frame",
     "verify_sync_frame",
     "write_record",
+    "xrpc_origin",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from atcheck.checks import ConformanceFailure, expect, expect_status
 from atcheck.oracle import did as did_oracle
@@ -10,7 +11,9 @@ from atcheck.oracle.crypto import PublicKey
 from atcheck.suite.verdicts import oracle_verdict
 from atcheck.xrpc.client import XrpcClient
 
-__all__ = ["DID_DOC_TYPES", "atproto_key", "did_document", "document_entry"]
+__all__ = ["DID_DOC_TYPES", "atproto_key", "did_document", "document_entry", "xrpc_origin"]
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 #: What a PLC may label a DID document with; each is JSON.
 DID_DOC_TYPES = frozenset({"application/did+ld+json", "application/did+json", "application/json"})
@@ -48,3 +51,36 @@ def atproto_key(doc: dict[str, Any], did: str) -> PublicKey:
     """
     with oracle_verdict("a k256 or p256 public key on the DID document's #atproto verification method"):
         return did_oracle.signing_key(doc, did)
+
+
+def xrpc_origin(service: dict[str, Any], reached_at: str) -> str:
+    """Where a client calls ``/xrpc/<NSID>`` for a DID document's ``service`` entry: the endpoint's origin.
+
+    XRPC paths are top-level (xrpc §Lexicon HTTP Endpoints), so an endpoint that carries a path, query or
+    fragment is a failure: a client would have to call below a prefix. A loopback host name (``localhost``,
+    as development servers publish themselves) is replaced by the loopback address the run reaches the
+    service at (``reached_at``), so the call does not depend on how this machine resolves ``localhost``;
+    the scheme and port are the document's own.
+    """
+    endpoint = service.get("serviceEndpoint")
+    if not isinstance(endpoint, str):
+        raise ConformanceFailure("a serviceEndpoint URL string", service)
+    parts = urlsplit(endpoint)
+    expect(
+        parts.scheme in ("http", "https") and bool(parts.hostname),
+        "an http(s) serviceEndpoint URL with a host",
+        endpoint,
+    )
+    expect(
+        parts.path in ("", "/") and not parts.query and not parts.fragment,
+        "a bare origin (no path, query or fragment): XRPC lives at /xrpc/<NSID> at the host root",
+        endpoint,
+    )
+    host = parts.hostname or ""
+    run = urlsplit(reached_at)
+    if host in _LOOPBACK_NAMES and run.hostname in _LOOPBACK_NAMES:
+        host = run.hostname
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}"

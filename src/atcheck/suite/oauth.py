@@ -439,8 +439,10 @@ class OAuthClient:
         proof: ProofFactory | None = None,
         scheme: str = "DPoP",
         retry_nonce: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> XrpcResponse:
-        """An XRPC call at the PDS with ``Authorization: <scheme> <token>`` and a DPoP proof with ``ath``."""
+        """An XRPC call at the PDS with ``Authorization: <scheme> <token>`` and a DPoP proof with ``ath``
+        (and ``headers``, e.g. ``atproto-proxy``)."""
         url = f"{self.server.resource_url.rstrip('/')}/xrpc/{nsid}"
         htu = url
         if params:
@@ -456,6 +458,7 @@ class OAuthClient:
             content_type=content_type,
             proof=make,
             authorization=f"{scheme} {access_token}",
+            headers=headers,
             retry_nonce=retry_nonce,
         )
 

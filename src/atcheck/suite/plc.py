@@ -21,7 +21,9 @@ from atcheck.oracle.crypto import PrivateKey, b58encode
 from atcheck.oracle.plc import (
     Op,
     did_for_genesis,
+    genesis_hash_chars,
     genesis_op,
+    is_plc_did,
     op_cid,
     sign_op,
     signer_index,
@@ -36,6 +38,7 @@ from atcheck.xrpc.client import XrpcClient, XrpcResponse
 __all__ = [
     "MUTATIONS",
     "PDS_ENDPOINT",
+    "WRONG_FORM",
     "Mutation",
     "Op",
     "PlcIdentity",
@@ -47,6 +50,7 @@ __all__ = [
     "expect_refused",
     "expect_replays",
     "genesis_op",
+    "is_plc_did",
     "new_identity",
     "op_cid",
     "plc_json",
@@ -395,6 +399,43 @@ MUTATIONS: tuple[Mutation, ...] = (
         "tombstone-by-unknown-key",
         "a tombstone signed by a key that is not a rotation key",
         lambda i: (i.did, sign_op(tombstone_op(i.last), PrivateKey.generate("k256"))),
+    ),
+)
+
+
+def _wrong_form(chars: Callable[[str], str]) -> Callable[[PlcIdentity], tuple[str, Op]]:
+    """A correct genesis operation, posted under ``did:plc:`` + ``chars(its base32 hash)``."""
+
+    def build(ident: PlcIdentity) -> tuple[str, Op]:
+        _, op = _genesis(ident)
+        return "did:plc:" + chars(genesis_hash_chars(op)), op
+
+    return build
+
+
+#: Genesis operations posted under a DID of the wrong form (did-plc §Identifier Syntax: 24 characters of
+#: lowercase base32), each built from the operation's own hash, so a directory that checks only a prefix of
+#: the hash, or none of the length, would create it.
+WRONG_FORM: tuple[Mutation, ...] = (
+    Mutation(
+        "did-23-chars",
+        "a genesis operation posted under a 23-character identifier",
+        _wrong_form(lambda h: h[:23]),
+    ),
+    Mutation(
+        "did-25-chars",
+        "a genesis operation posted under a 25-character identifier",
+        _wrong_form(lambda h: h[:25]),
+    ),
+    Mutation(
+        "did-whole-hash",
+        "a genesis operation posted under its whole 52-character base32 hash",
+        _wrong_form(lambda h: h),
+    ),
+    Mutation(
+        "did-outside-alphabet",
+        "a genesis operation posted under 23 hash characters and a character outside [a-z2-7] ('1')",
+        _wrong_form(lambda h: h[:23] + "1"),
     ),
 )
 

@@ -7,10 +7,12 @@ recorded as evidence for the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 
+from atcheck.accounts import Account
 from atcheck.containers.compare import LAUNCHER_SKIP
 from atcheck.targets.model import Role, ServiceEndpoint, TargetManifest
 from atcheck.targets.stack import RunningTarget
@@ -53,6 +55,18 @@ class TargetUnderTest:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+@dataclass
+class ShortWindowPds:
+    """A separate instance of the target's PDS whose ``subscribeRepos`` replay window is short (the
+    manifest's ``short_window``): ``seconds`` old or ``events`` long, one of the two. It is one test
+    module's own server, followed by no relay, stopped when the module is done."""
+
+    target: TargetUnderTest
+    seconds: float | None
+    events: int | None
+    new_account: Callable[[], Account]
 
 
 def skip_under_launcher(target: TargetUnderTest, launcher: str, why: str) -> None:

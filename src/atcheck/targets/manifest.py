@@ -51,6 +51,12 @@ service behind it is reached only by name::
 
 A service "stands behind" when another service of its target needs it by name; when several services play
 a role and none stands behind, the first in the manifest plays it.
+
+**A short replay window.** A PDS may say how to start another instance of it whose ``subscribeRepos``
+replay window is short, so the firehose suite can show a cursor older than the window (SYNC-ES-13) without
+touching the target's own instance: the environment to add, and the window by age or by count::
+
+    short_window = { env = { MY_PDS_BACKFILL_MS = "20000" }, seconds = 20 }   # or: events = 5
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ from atcheck.targets.model import (
     ProcessSpec,
     Role,
     ServiceSpec,
+    ShortWindow,
     TargetManifest,
 )
 from atcheck.targets.templating import literal
@@ -152,6 +159,7 @@ _SERVICE_KEYS = {
     "health",
     "did",
     "credentials",
+    "short_window",
 }
 
 
@@ -248,7 +256,28 @@ def _service(raw: Any, where: str) -> ServiceSpec:
         health=health,
         did=_expect(table["did"], str, f"{where}.did") if "did" in table else None,
         credentials=credentials,
+        short_window=_short_window(table["short_window"], f"{where}.short_window")
+        if "short_window" in table
+        else None,
     )
+
+
+def _short_window(raw: Any, where: str) -> ShortWindow:
+    """``short_window = { env = {...}, seconds = N }`` or ``{ env = {...}, events = N }``."""
+    table = _expect(raw, dict, where)
+    _unknown_keys(table, {"env", "seconds", "events"}, where)
+    if "env" not in table or ("seconds" in table) == ("events" in table):
+        raise ManifestError(f"{where}: needs 'env' and exactly one of 'seconds' or 'events'")
+    seconds = events = None
+    if "seconds" in table:
+        seconds = float(_expect(table["seconds"], (int, float), f"{where}.seconds"))
+        if seconds <= 0:
+            raise ManifestError(f"{where}.seconds: must be positive")
+    else:
+        events = _expect(table["events"], int, f"{where}.events")
+        if events < 1:
+            raise ManifestError(f"{where}.events: must be at least 1")
+    return ShortWindow(env=_str_map(table["env"], f"{where}.env"), seconds=seconds, events=events)
 
 
 def _split_needs(service: ServiceSpec, services: tuple[ServiceSpec, ...], where: str) -> ServiceSpec:

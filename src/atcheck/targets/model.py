@@ -68,6 +68,21 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class ShortWindow:
+    """How to start another instance of a PDS whose ``subscribeRepos`` replay window is short.
+
+    A cursor older than the window must get ``#info OutdatedCursor`` first (event-stream §Sequence Numbers);
+    no run outgrows a production-sized window, and shortening the target's own would change every other
+    cursor test. So the manifest says which environment makes a separate instance's window short, and how
+    big that window is: by age (``seconds``, the reference PDS) or by number of events (``events``, arroba).
+    """
+
+    env: dict[str, str]
+    seconds: float | None = None
+    events: int | None = None
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One service of a target, as written in the manifest."""
 
@@ -84,6 +99,7 @@ class ServiceSpec:
     health: HealthCheck = field(default_factory=HealthCheck)
     did: str | None = None  # the service DID (template), e.g. "did:web:localhost%3A{port}"
     credentials: dict[str, str] = field(default_factory=dict)  # Credentials field -> template
+    short_window: ShortWindow | None = None  # a PDS: how to start an instance with a short replay window
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from atcheck.errors import AtcheckError, LaunchError, ManifestError
 from atcheck.targets.launchers.base import LaunchContext, Launcher, RunningService
@@ -66,6 +66,8 @@ class Stack:
         self._given_all: dict[tuple[str, str], dict[Role, list[ServiceEndpoint]]] = {}
         self._lock = threading.RLock()
         self.start_times: dict[str, float] = {}
+        # Instances started for one test only (start_instance(private=True)): never given to a relay.
+        self._private: set[str] = set()
 
     # -- launchers ---------------------------------------------------------------------------------------
 
@@ -114,18 +116,23 @@ class Stack:
             self._running[name] = running
             return running
 
-    def start_instance(self, name: str, number: int = 2) -> RunningTarget:
+    def start_instance(
+        self, name: str, number: int = 2, *, env: Mapping[str, str] | None = None, private: bool = False
+    ) -> RunningTarget:
         """Start another instance of target ``name`` (run name ``name#number``), for tests that need two
         servers of one implementation: an account moving from one reference PDS to another.
 
         The instance starts every service of the manifest except those that play only run-wide roles (the
         PLC): it uses the run's, so accounts can move between the instances. Its data directories, ports and
         secrets are its own. It is not a target of the run (no suite runs against it), but relays started
-        after it follow it like any PDS of the run.
+        after it follow it like any PDS of the run, unless it is ``private`` (one test's own server). ``env``
+        is added to each of its services' environment (e.g. a manifest's ``short_window.env``).
         """
         with self._lock:
             target = self.targets[name]
-            own = tuple(s for s in target.manifest.services if not set(s.roles) <= SHARED_ROLES)
+            own = tuple(
+                _with_env(s, env or {}) for s in target.manifest.services if not set(s.roles) <= SHARED_ROLES
+            )
             if not own:
                 raise LaunchError(f"target {name} has no service of its own to start a second time")
             kept = {s.name for s in own}
@@ -133,6 +140,8 @@ class Stack:
                 raise LaunchError(f"target {name}: a service needs by name a service the run shares")
             instance = target.instance(number, own)
             self.targets.setdefault(instance.name, instance)
+            if private:
+                self._private.add(instance.name)
         return self.start(instance.name)
 
     def helper(
@@ -159,6 +168,15 @@ class Stack:
                 raise LaunchError(f"target {name} has no {role.value} service")
             started = self._start_service(spec.name, spec.manifest, service, spec.launcher, chain=(asker,))
             return spec.manifest, self._endpoint(started, role)
+
+    def stop_instance(self, name: str) -> None:
+        """Stop the services of an instance made by :meth:`start_instance` (its test is done). Never raises;
+        :meth:`stop_all` would stop them at the end of the run anyway."""
+        with self._lock:
+            for key in [k for k in self._services if k[0] == name]:
+                with contextlib.suppress(Exception):
+                    self._services.pop(key).stop()
+            self._running.pop(name, None)
 
     def _shared_needs(self, name: str, manifest: TargetManifest, kind: str) -> dict[Role, ServiceEndpoint]:
         """Endpoints of roles this target needs but does not provide itself (e.g. the shared PLC)."""
@@ -261,7 +279,7 @@ class Stack:
         """
         found: list[ServiceEndpoint] = []
         for other_name, other in self.targets.items():
-            if other_name == asker or other.launcher != kind:
+            if other_name == asker or other.launcher != kind or other_name in self._private:
                 continue
             for service in other.manifest.services:
                 if role not in service.roles:
@@ -294,3 +312,14 @@ class Stack:
 
     def running_services(self) -> list[RunningService]:
         return list(self._services.values())
+
+
+def _with_env(service: ServiceSpec, env: Mapping[str, str]) -> ServiceSpec:
+    """``service`` with ``env`` added to its process and container environment."""
+    if not env:
+        return service
+    process = replace(service.process, env={**service.process.env, **env}) if service.process else None
+    container = (
+        replace(service.container, env={**service.container.env, **env}) if service.container else None
+    )
+    return replace(service, process=process, container=container)
