@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from atcheck.suite import TargetUnderTest
 from atcheck.suite.lexicon_resolution import (
     LexiconScene,
     Resolution,
@@ -25,6 +24,7 @@ from atcheck.suite.lexicon_resolution import (
     resolution_cases,
 )
 from atcheck.suite.libs import Library, library
+from atcheck.suite.target import HelperService, TargetUnderTest
 
 pytestmark = pytest.mark.role("lib")
 
@@ -42,8 +42,8 @@ class Scene:
 
 
 @pytest.fixture(scope="module")
-def scene(request: pytest.FixtureRequest, target: TargetUnderTest) -> Iterator[Scene]:
-    with lexicon_scene(request.config, target, library(target)) as where:
+def scene(helper_service: HelperService, target: TargetUnderTest) -> Iterator[Scene]:
+    with lexicon_scene(helper_service, target, library(target)) as where:
         yield Scene(where, resolution_cases(where))
 
 

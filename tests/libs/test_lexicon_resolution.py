@@ -243,11 +243,6 @@ class FakeStack:
 
 
 @dataclass
-class FakeRun:
-    stack: FakeStack
-
-
-@dataclass
 class ProbeHarness:
     """Answers the support probe: a result kind for both resolution ops."""
 
@@ -257,16 +252,9 @@ class ProbeHarness:
         return [Answer(self.kind, "no") for _ in requests]  # type: ignore[arg-type]
 
 
-def _config(run: FakeRun) -> pytest.Config:
-    from atcheck.pytest_plugin.state import RUN_KEY
-
-    @dataclass
-    class Config:
-        stash: pytest.Stash = field(default_factory=pytest.Stash)
-
-    config = Config()
-    config.stash[RUN_KEY] = run  # type: ignore[assignment]
-    return cast(pytest.Config, config)
+def _helper(stack: FakeStack) -> Any:
+    """What the ``helper_service`` fixture hands the scene: the stack's helper, for the target under test."""
+    return lambda role: stack.helper(role, "lib-fake")
 
 
 def test_without_a_reference_the_library_is_not_run_with_the_reason() -> None:
@@ -277,7 +265,7 @@ def test_without_a_reference_the_library_is_not_run_with_the_reason() -> None:
     lib = FakeLibrary(cast(FakeResolver, ProbeHarness("error")))
     with (
         pytest.raises(pytest.skip.Exception, match=r"^not run: .*Node 22 is not installed"),
-        lexicon_scene(_config(FakeRun(stack)), cast(Any, FakeTarget()), cast(Library, lib)),
+        lexicon_scene(_helper(stack), cast(Any, FakeTarget()), cast(Library, lib)),
     ):
         pass
     assert stack.asked  # it did try
@@ -291,7 +279,7 @@ def test_a_library_without_a_resolver_is_skipped_before_anything_starts() -> Non
     lib = FakeLibrary(cast(FakeResolver, ProbeHarness("unsupported")))
     with (
         pytest.raises(pytest.skip.Exception, match="has no Lexicon resolver"),
-        lexicon_scene(_config(FakeRun(stack)), cast(Any, FakeTarget()), cast(Library, lib)),
+        lexicon_scene(_helper(stack), cast(Any, FakeTarget()), cast(Library, lib)),
     ):
         pass
     assert not stack.asked

@@ -14,7 +14,7 @@ from atcheck.accounts import Account, AccountFactory
 from atcheck.errors import AtcheckError
 from atcheck.pytest_plugin.state import FACTORIES_KEY, TARGETS_KEY, run_of
 from atcheck.run import Run
-from atcheck.suite.target import ShortWindowPds, TargetDidNotStart, TargetUnderTest
+from atcheck.suite.target import HelperService, ShortWindowPds, TargetDidNotStart, TargetUnderTest
 from atcheck.suite.upstreams import RelayOverTwins, Upstream
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
@@ -232,6 +232,17 @@ def _provisioning(name: str, factory: AccountFactory) -> Callable[[], Account]:
 
 #: The instance number of the short-window PDS (``<target>#3``): ``#2`` is the twin of migrations.
 SHORT_WINDOW_INSTANCE = 3
+
+
+@pytest.fixture(scope="session")
+def helper_service(request: pytest.FixtureRequest, target: TargetUnderTest) -> HelperService:
+    """``helper_service(role)``: the reference's ``role`` service, for a target that has none of its own but
+    whose routines read from one (a library's Lexicon resolver fetches records from a PDS). Started on first
+    use, stopped with the run; raises the launch error, for the caller to skip with (``Stack.helper``)."""
+    run = run_of(request.config)
+    assert run is not None  # the target fixture already skipped otherwise
+    stack = run.stack
+    return lambda role: stack.helper(role, target.name)
 
 
 @pytest.fixture(scope="module")

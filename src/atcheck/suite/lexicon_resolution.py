@@ -40,7 +40,7 @@ from atcheck.oracle.cbor import cid_for_record
 from atcheck.report.model import Exchange
 from atcheck.suite.libs import Disagreement, Library
 from atcheck.suite.resolvers import ZONE, LocalDns
-from atcheck.suite.target import TargetDidNotStart, TargetUnderTest
+from atcheck.suite.target import HelperService, TargetDidNotStart, TargetUnderTest
 from atcheck.targets.model import Role
 from atcheck.xrpc.client import EvidenceRecorder, XrpcClient
 
@@ -116,24 +116,21 @@ def _resolves_at_all(lib: Library) -> bool:
 
 
 @contextmanager
-def lexicon_scene(config: pytest.Config, target: TargetUnderTest, lib: Library) -> Iterator[LexiconScene]:
+def lexicon_scene(
+    helper_service: HelperService, target: TargetUnderTest, lib: Library
+) -> Iterator[LexiconScene]:
     """Two accounts on the reference PDS (the run's, or started as a helper), atcheck's DNS server running.
 
     Skips, with the reason, when the library has no resolver (before starting anything), or when the
     reference cannot start here (no Node, say): the library is then not checked, rather than failed.
     """
-    from atcheck.pytest_plugin.state import run_of  # the plugin imports this package: import late
-
-    run = run_of(config)
-    if run is None:
-        pytest.skip("no atcheck run: this session does not run conformance suites")
     if not _resolves_at_all(lib):
         pytest.skip(
             f"{lib.name} has no Lexicon resolver (its harness answers {' and '.join(_OPS)} unsupported)"
         )
     try:
-        manifest, pds = run.stack.helper(Role.PDS, target.name)
-        _, plc = run.stack.helper(Role.PLC, target.name)
+        manifest, pds = helper_service(Role.PDS)
+        _, plc = helper_service(Role.PLC)
     except AtcheckError as exc:
         pytest.skip(f"not run: no PDS to publish Lexicons on (the reference did not start: {exc})")
     client = XrpcClient(pds.url, recorder=EvidenceRecorder())  # publishing is set-up, not evidence

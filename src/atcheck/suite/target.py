@@ -57,6 +57,11 @@ class TargetUnderTest:
             client.close()
 
 
+#: ``helper_service(role)``: the reference's ``role`` service for a target without one of its own (fixture
+#: ``helper_service``): its manifest and endpoint; raises the launch error when it cannot start.
+HelperService = Callable[[Role], tuple[TargetManifest, ServiceEndpoint]]
+
+
 @dataclass
 class ShortWindowPds:
     """A separate instance of the target's PDS whose ``subscribeRepos`` replay window is short (the
