@@ -108,3 +108,16 @@ def test_a_side_that_did_not_run_is_not_compared_and_says_why() -> None:
     assert pair.differences == ()
     run.targets[1].status = "ran"
     assert len(compare_pair(run, "indigo-relay", "indigo-relay@container").differences) == 1
+
+
+def test_a_known_intermittent_failure_beside_a_pass_is_not_a_difference() -> None:
+    """A pass on one side and a *known* failure on the other can only come from a baseline entry that allows
+    a pass (a server's behaviour that varies from run to run): not the launcher's doing. A new failure
+    beside a pass still differs."""
+    rep = report(
+        {"t1": {"a": Outcome.PASSED, "b": Outcome.FAILED}, "t2": {"a": Outcome.FAILED, "b": Outcome.PASSED}}
+    )
+    rep.results[1].known_failure = "in the baseline, strict = false"  # t1 on b
+    total, diffs = compare(rep, "a", "b")
+    assert total == 2
+    assert [d.test_id for d in diffs] == ["t2"]
