@@ -90,12 +90,8 @@ def _passed_or_known(report: RunReport, left: str, right: str) -> set[str]:
         (r.target, r.test_id) for r in report.results if r.outcome.value == "failed" and r.known_failure
     }
     passed = {(r.target, r.test_id) for r in report.results if r.outcome.value == "passed"}
-    return {
-        test_id
-        for (target, test_id) in failed_known
-        if target in (left, right)
-        and ({left, right} - {target}).pop() in {t for t, i in passed if i == test_id}
-    }
+    other = {left: right, right: left}
+    return {test_id for (target, test_id) in failed_known if (other.get(target), test_id) in passed}
 
 
 def compare(report: RunReport, left: str, right: str) -> tuple[int, list[Difference]]:
