@@ -27,6 +27,7 @@ from atcheck.selfcheck.faults import (
     lower_tid,
     nfc_strings,
     other_cid,
+    rename_error,
     request_fault,
     resign,
     response_fault,
@@ -881,12 +882,7 @@ def blob_sandbox_dropped(ex: Exchange) -> bool:
 @response_fault("takedown-error-renamed", "takedowns", PDS, ("moderation",))
 def takedown_error_renamed(ex: Exchange) -> bool:
     """A taken-down repo is refused with ``RepoNotFound`` instead of ``RepoTakendown``."""
-    body = ex.json()
-    if isinstance(body, dict) and body.get("error") == "RepoTakendown":
-        body["error"] = "RepoNotFound"
-        ex.set_json(body)
-        return True
-    return False
+    return rename_error(ex, "RepoTakendown", "RepoNotFound")
 
 
 @response_fault("takedown-status-hidden", "takedowns", PDS, ("moderation",))
@@ -904,12 +900,7 @@ def takedown_status_hidden(ex: Exchange) -> bool:
 @response_fault("deactivated-served", "takedowns", PDS, ("moderation", "server"))
 def deactivated_error_renamed(ex: Exchange) -> bool:
     """A deactivated repo is refused with ``RepoNotFound`` instead of ``RepoDeactivated``."""
-    body = ex.json()
-    if isinstance(body, dict) and body.get("error") == "RepoDeactivated":
-        body["error"] = "RepoNotFound"
-        ex.set_json(body)
-        return True
-    return False
+    return rename_error(ex, "RepoDeactivated", "RepoNotFound")
 
 
 @response_fault("label-val-changed", "labels", LABELER, ("labels",))

@@ -142,6 +142,17 @@ def subscribe_fault(
 # -- helpers ------------------------------------------------------------------------------------------------
 
 
+def rename_error(ex: Exchange, was: str, now: str) -> bool:
+    """Give an XRPC error body named ``was`` the name ``now`` (a server that says the wrong reason); True
+    when it did."""
+    body = ex.json()
+    if isinstance(body, dict) and body.get("error") == was:
+        body["error"] = now
+        ex.set_json(body)
+        return True
+    return False
+
+
 def other_cid(text: str) -> str:
     """A well-formed CID of the same codec as ``text`` that addresses other bytes."""
     try:

@@ -31,6 +31,7 @@ from atcheck.selfcheck.faults import (
     join_frame,
     lower_tid,
     other_cid,
+    rename_error,
     response_fault,
     rewrite_commit,
     split_frame,
@@ -309,24 +310,14 @@ def relay_inactive_shown_active(ex: Exchange) -> bool:
 def relay_deactivated_error_renamed(ex: Exchange) -> bool:
     """The relay refuses a deactivated account's repo with ``RepoNotFound`` instead of ``RepoDeactivated``
     (SYNC-HTTP-03: the Lexicon's error names say why a repo is unavailable)."""
-    body = ex.json()
-    if ex.status >= 400 and isinstance(body, dict) and body.get("error") == "RepoDeactivated":
-        body["error"] = "RepoNotFound"
-        ex.set_json(body)
-        return True
-    return False
+    return ex.status >= 400 and rename_error(ex, "RepoDeactivated", "RepoNotFound")
 
 
 @response_fault("relay-takendown-error-renamed", "takedowns", RELAY, ("moderation",))
 def relay_takendown_error_renamed(ex: Exchange) -> bool:
     """The relay refuses a taken-down account's repo with ``RepoNotFound`` instead of ``RepoTakendown``
     (SYNC-HTTP-03)."""
-    body = ex.json()
-    if ex.status >= 400 and isinstance(body, dict) and body.get("error") == "RepoTakendown":
-        body["error"] = "RepoNotFound"
-        ex.set_json(body)
-        return True
-    return False
+    return ex.status >= 400 and rename_error(ex, "RepoTakendown", "RepoNotFound")
 
 
 @response_fault("relay-list-repos-repo-dropped", "lists", RELAY, FEDERATION)
